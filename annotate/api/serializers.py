@@ -1,0 +1,117 @@
+"""API envelopes. Item and annotation contents are validated by the task type's schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.tasktypes import task_type_choices
+
+
+class ProjectCreateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=[])
+    overlap = serializers.IntegerField(min_value=1, max_value=1000, default=3)
+    instructions = serializers.CharField(allow_blank=True, default="")
+    reservation_seconds = serializers.IntegerField(min_value=10, required=False)
+    gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
+    config = serializers.DictField(default=dict)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task_type"].choices = task_type_choices()
+
+
+class ProjectOut(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "task_type", "overlap", "instructions", "reservation_seconds",
+            "gold_rate", "config", "created_at",
+        ]
+
+
+class ProgressOut(serializers.Serializer):
+    n_items = serializers.IntegerField()
+    n_done = serializers.IntegerField()
+    n_in_progress = serializers.IntegerField()
+    n_open = serializers.IntegerField()
+    n_annotations = serializers.IntegerField()
+    n_annotations_wanted = serializers.IntegerField()
+
+
+class ProjectDetailOut(ProjectOut):
+    role = serializers.CharField()
+    progress = ProgressOut(required=False)
+
+    class Meta(ProjectOut.Meta):
+        fields = [*ProjectOut.Meta.fields, "role", "progress"]
+
+
+class MemberIn(serializers.Serializer):
+    user = serializers.CharField(help_text="User id or username.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MemberOut(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "username", "role", "created_at"]
+
+
+class ItemOut(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = [
+            "id", "external_id", "payload", "is_gold", "gold_value", "n_submitted", "created_at",
+            "updated_at",
+        ]
+
+
+class ImportResultOut(serializers.Serializer):
+    total = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class AnnotatorItemOut(serializers.Serializer):
+    """What an annotator sees of an item: its content, never gold answers or counts."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    payload = serializers.JSONField()
+
+
+class AssignmentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Assignment
+        fields = ["id", "status", "shown_order", "reserved_at", "expires_at"]
+
+
+class NextOut(serializers.Serializer):
+    assignment = AssignmentOut()
+    item = AnnotatorItemOut()
+
+
+class SubmitIn(serializers.Serializer):
+    value = serializers.JSONField()
+    time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000)
+
+
+class AnnotationOut(serializers.ModelSerializer):
+    external_id = serializers.CharField(source="item.external_id")
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "assignment", "item", "external_id", "annotator", "value", "shown_order",
+            "time_spent_ms", "version", "created_at", "updated_at",
+        ]
+
+
+class ErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    errors = serializers.JSONField(required=False)

@@ -1,0 +1,226 @@
+"""REST API v1: one view per operation; each parses input, calls one service or selector, renders."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import exporting, selectors, services
+from annotate.errors import Forbidden, InvalidInput
+from annotate.models import Membership
+from annotate.services.importing import detect_format
+
+from . import serializers as s
+
+LEAD = Membership.Role.LEAD
+ANNOTATOR = Membership.Role.ANNOTATOR
+
+
+def _project_detail(project, user) -> dict:
+    role = selectors.project_role(project=project, user=user)
+    data = s.ProjectOut(project).data
+    data["role"] = role
+    if role == LEAD:
+        data["progress"] = selectors.project_progress(project=project).as_dict()
+    else:
+        mine = selectors.annotator_progress(project=project, annotator=user)
+        data["progress"] = {"n_done": mine.n_done, "n_left": mine.n_left}
+    return data
+
+
+class ProjectListCreateApi(ListAPIView):
+    serializer_class = s.ProjectOut
+
+    def get_queryset(self):
+        return selectors.projects_for_user(user=self.request.user)
+
+    @extend_schema(request=s.ProjectCreateIn, responses={201: s.ProjectDetailOut})
+    def post(self, request: Request) -> Response:
+        if not request.user.has_perm("annotate.add_project"):
+            raise Forbidden("creating projects needs staff or the 'add project' permission")
+        data = s.ProjectCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_create(created_by=request.user, **data.validated_data)
+        return Response(_project_detail(project, request.user), status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    @extend_schema(responses=s.ProjectDetailOut)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user)
+        return Response(_project_detail(project, request.user))
+
+
+class MemberAddApi(APIView):
+    @extend_schema(request=s.MemberIn, responses={201: s.MemberOut})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
+        data = s.MemberIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        ref = data.validated_data["user"]
+        users = get_user_model().objects
+        user = (users.filter(pk=int(ref)) if ref.isdigit() else users.filter(username=ref)).first()
+        if user is None:
+            raise InvalidInput(
+                "no such user", detail=[{"field": "user", "message": f"no user {ref!r}"}]
+            )
+        membership = services.membership_add(
+            project=project, user=user, role=data.validated_data["role"]
+        )
+        return Response(s.MemberOut(membership).data, status=status.HTTP_201_CREATED)
+
+
+class ItemsApi(ListAPIView):
+    """List a project's items (leads), or import items: JSON array, JSON Lines or a file."""
+
+    serializer_class = s.ItemOut
+    parser_classes = [JSONParser]  # only for the schema; the import reads the raw stream
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=selectors.ITEM_STATUSES, required=False)]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        project = selectors.project_get(
+            project_id=self.kwargs["project_id"], user=self.request.user, role=LEAD
+        )
+        status_filter = self.request.query_params.get("status")
+        if status_filter and status_filter not in selectors.ITEM_STATUSES:
+            raise InvalidInput(
+                f"status must be one of {', '.join(selectors.ITEM_STATUSES)}",
+                detail=[{"field": "status", "message": f"unknown status {status_filter!r}"}],
+            )
+        return selectors.items_list(project=project, status=status_filter)
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/x-ndjson": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}
+            },
+        },
+        parameters=[
+            OpenApiParameter("format", enum=["json", "jsonl", "csv"], required=False),
+            OpenApiParameter("adapter", str, required=False),
+        ],
+        responses={201: s.ImportResultOut, 400: s.ErrorOut},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
+        fmt = request.query_params.get("format")
+        content_type = request.content_type or ""
+        if content_type.startswith("multipart/form-data"):
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise InvalidInput(
+                    "no file", detail=[{"field": "file", "message": "attach the file as 'file'"}]
+                )
+            fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
+            stream = upload
+        else:
+            fmt = fmt or detect_format(content_type=content_type)
+            stream = request._request  # the raw body, read as a stream (never all in memory)
+        result = services.items_import(
+            project=project, stream=stream, fmt=fmt, adapter=request.query_params.get("adapter")
+        )
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+class NextApi(APIView):
+    @extend_schema(request=None, responses={200: s.NextOut, 204: None})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=ANNOTATOR)
+        assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(
+            {
+                "assignment": s.AssignmentOut(assignment).data,
+                "item": s.AnnotatorItemOut(assignment.item).data,
+            }
+        )
+
+
+class SubmitApi(APIView):
+    @extend_schema(request=s.SubmitIn, responses={200: s.AnnotationOut, 201: s.AnnotationOut})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = s.SubmitIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation, created = services.annotation_submit(
+            assignment_id=assignment_id,
+            annotator=request.user,
+            value=data.validated_data["value"],
+            time_spent_ms=data.validated_data.get("time_spent_ms"),
+        )
+        return Response(
+            s.AnnotationOut(annotation).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class SkipApi(APIView):
+    @extend_schema(request=None, responses=s.AssignmentOut)
+    def post(self, request: Request, assignment_id: int) -> Response:
+        assignment = services.assignment_skip(assignment_id=assignment_id, annotator=request.user)
+        return Response(s.AssignmentOut(assignment).data)
+
+
+class AnnotationsApi(ListAPIView):
+    """Leads see every annotation of the project; annotators only their own."""
+
+    serializer_class = s.AnnotationOut
+
+    def get_queryset(self):
+        project = selectors.project_get(project_id=self.kwargs["project_id"], user=self.request.user)
+        return selectors.annotations_list(project=project, user=self.request.user)
+
+
+class ExportApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", enum=list(exporting.FORMATS), required=False),
+            OpenApiParameter("shape", str, required=False, description="annotations, items, or a "
+                             "task type's own shape such as preference_pairs"),
+            OpenApiParameter("identities", bool, required=False,
+                             description="real usernames instead of pseudonymous annotator ids"),
+            OpenApiParameter("diverging", enum=["keep", "drop", "only"], required=False),
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
+        params = request.query_params
+        fmt = params.get("format", "jsonl")
+        shape = params.get("shape", "annotations")
+        if fmt not in exporting.FORMATS:
+            raise InvalidInput(
+                f"format must be one of {', '.join(exporting.FORMATS)}",
+                detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+            )
+        options = {key: params[key] for key in ("diverging",) if key in params}
+        rows = exporting.export_rows(
+            project,
+            shape=shape,
+            identities=params.get("identities") in {"1", "true", "yes"},
+            options=options,
+        )
+        content_type, extension = exporting.FORMATS[fmt]
+        response = StreamingHttpResponse(
+            exporting.export_bytes(rows, fmt=fmt), content_type=content_type
+        )
+        filename = f"project-{project.pk}-{shape}.{extension}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+

@@ -1,0 +1,253 @@
+"""Streaming export: shapes (which rows) × formats (which bytes), at constant memory.
+
+Rows are read in primary-key chunks (``keyset_chunks``), so memory holds one chunk whatever the
+project's size. Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for
+identities.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from django.conf import settings
+
+from annotate.errors import InvalidInput
+from annotate.models import Annotation, Item, Project
+from annotate.selectors import keyset_chunks
+from annotate.tasktypes import ItemSummary, get_task_type
+
+FORMATS = {
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+}
+BASE_SHAPES = ("annotations", "items")
+CHUNK = 2000
+FLUSH_BYTES = 256 * 1024
+
+
+def annotator_pseudonym(*, project_id: int, user_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, f"dissensus:{project_id}:{user_id}".encode(), hashlib.sha256)
+    return "ann-" + digest.hexdigest()[:12]
+
+
+def export_shapes(project: Project) -> tuple[str, ...]:
+    return BASE_SHAPES + tuple(get_task_type(project.task_type).export_shapes())
+
+
+def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str], str]:
+    if identities:
+        return lambda user_id, username: username
+    return lambda user_id, username: annotator_pseudonym(project_id=project.pk, user_id=user_id)
+
+
+def annotation_rows(project: Project, *, identities: bool = False) -> Iterator[dict[str, Any]]:
+    name = _annotator_namer(project, identities)
+    fields = (
+        "pk", "item__external_id", "item_id", "annotator_id", "annotator__username", "value",
+        "shown_order", "time_spent_ms", "version", "created_at", "updated_at",
+    )
+    last_pk = 0
+    while True:
+        chunk = list(
+            Annotation.objects.filter(project=project, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list(*fields)[:CHUNK]
+        )
+        if not chunk:
+            return
+        for pk, external_id, item_id, user_id, username, value, shown, spent, version, c, u in chunk:
+            yield {
+                "annotation_id": pk,
+                "external_id": external_id,
+                "item_id": item_id,
+                "annotator": name(user_id, username),
+                "value": value,
+                "shown_order": shown,
+                "time_spent_ms": spent,
+                "version": version,
+                "created_at": c.isoformat(),
+                "updated_at": u.isoformat(),
+            }
+        last_pk = chunk[-1][0]
+
+
+def item_records(
+    project: Project, *, identities: bool = False
+) -> Iterator[tuple[Item, list[dict[str, Any]], ItemSummary]]:
+    """Each item with its labels ``[{annotator, value}]`` and its summary, in id order."""
+    plugin = get_task_type(project.task_type)
+    name = _annotator_namer(project, identities)
+    for items in keyset_chunks(Item.objects.filter(project=project), chunk_size=CHUNK):
+        labels: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        rows = (
+            Annotation.objects.filter(item__in=[item.pk for item in items])
+            .order_by("item_id", "pk")
+            .values_list("item_id", "annotator_id", "annotator__username", "value")
+        )
+        for item_id, user_id, username, value in rows:
+            labels[item_id].append({"annotator": name(user_id, username), "value": value})
+        for item in items:
+            item_labels = labels.get(item.pk, [])
+            yield item, item_labels, plugin.summarize([label["value"] for label in item_labels])
+
+
+def item_rows(project: Project, *, identities: bool = False) -> Iterator[dict[str, Any]]:
+    plugin = get_task_type(project.task_type)
+    for item, labels, summary in item_records(project, identities=identities):
+        yield {
+            "external_id": item.external_id,
+            "item_id": item.pk,
+            **plugin.export_item_fields(item.payload),
+            "is_gold": item.is_gold,
+            "gold_value": item.gold_value,
+            "n_annotations": summary.n_annotations,
+            "labels": labels,
+            "label_distribution": summary.label_distribution,
+            "majority_label": summary.majority_label,
+            "agreement_status": summary.agreement_status,
+        }
+
+
+def export_rows(
+    project: Project, *, shape: str, identities: bool = False, options: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Rows of one shape; ``options`` are the shape's own filters (e.g. ``diverging``)."""
+    if shape == "annotations":
+        return annotation_rows(project, identities=identities)
+    if shape == "items":
+        return item_rows(project, identities=identities)
+    extra = get_task_type(project.task_type).export_shapes()
+    if shape not in extra:
+        raise InvalidInput(
+            f"unknown export shape {shape!r} for this project "
+            f"(use one of {', '.join(export_shapes(project))})",
+            detail=[{"field": "shape", "message": f"unknown shape {shape!r}"}],
+        )
+    try:
+        return extra[shape](item_records(project, identities=identities), **dict(options or {}))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(str(exc), detail=[{"field": "options", "message": str(exc)}]) from None
+
+
+# --- formats
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _buffered(pieces: Iterable[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= FLUSH_BYTES:
+            yield "".join(buffer).encode()
+            buffer.clear()
+            size = 0
+    if buffer:
+        yield "".join(buffer).encode()
+
+
+def jsonl_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return _buffered(dumps(row) + "\n" for row in rows)
+
+
+def csv_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer: csv.DictWriter[str] | None = None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="raise")
+                writer.writeheader()
+            writer.writerow({key: _flat(value) for key, value in row.items()})
+            if out.tell() >= FLUSH_BYTES:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    return _buffered(lines())
+
+
+class _Drain(io.RawIOBase):
+    """A write-only file whose bytes are taken out after each write of the Parquet writer."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -> Iterator[bytes]:
+    """One row group per batch; nested values are JSON strings, as in CSV."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = _Drain()
+    writer = None
+    schema = None
+    batch: list[dict[str, Any]] = []
+
+    def table() -> Any:
+        nonlocal schema
+        flat = [{key: _flat(value) for key, value in row.items()} for row in batch]
+        if schema is None:
+            inferred = pa.Table.from_pylist(flat).schema
+            schema = pa.schema(
+                [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
+                 for f in inferred]
+            )
+        return pa.Table.from_pylist(flat, schema=schema)
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            data = table()
+            writer = writer or pq.ParquetWriter(sink, data.schema)
+            writer.write_table(data)
+            batch.clear()
+            yield sink.take()
+    if batch or writer is None:
+        data = table() if batch else pa.table({"empty": pa.array([], pa.string())})
+        writer = writer or pq.ParquetWriter(sink, data.schema)
+        writer.write_table(data)
+    writer.close()
+    yield sink.take()
+
+
+def export_bytes(rows: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[bytes]:
+    if fmt == "jsonl":
+        return jsonl_bytes(rows)
+    if fmt == "csv":
+        return csv_bytes(rows)
+    if fmt == "parquet":
+        return parquet_bytes(rows)
+    raise InvalidInput(
+        f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})",
+        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+    )

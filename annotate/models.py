@@ -1,0 +1,197 @@
+"""Projects, items, reservations (assignments) and annotations.
+
+The rules that must hold under concurrency are database constraints: one assignment per
+(item, annotator), one annotation per assignment. The overlap limit is enforced by
+``annotate.services.assignment`` under a row lock on the item.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+def _random_rank() -> int:
+    return secrets.randbelow(2**31 - 1)
+
+
+def _default_reservation_seconds() -> int:
+    return settings.DISSENSUS_DEFAULT_RESERVATION_SECONDS
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    task_type = models.CharField(max_length=50)
+    overlap = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    instructions = models.TextField(blank=True, help_text="Markdown shown to annotators.")
+    reservation_seconds = models.PositiveIntegerField(
+        default=_default_reservation_seconds,
+        validators=[MinValueValidator(10)],
+        help_text="How long a reserved item stays with an annotator before going back to the pool.",
+    )
+    gold_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Task-type options, e.g. aspects and flags."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        ANNOTATOR = "annotator", "Annotator"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    payload = models.JSONField()
+    is_gold = models.BooleanField(default=False)
+    gold_value = models.JSONField(null=True, blank=True)
+    n_submitted = models.PositiveIntegerField(default=0)
+    rank = models.IntegerField(default=_random_rank, help_text="Stable random order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_unique_external_id"
+            ),
+            models.CheckConstraint(condition=Q(n_submitted__gte=0), name="item_n_submitted_gte_0"),
+        ]
+        indexes = [
+            # next(): walk the project's open items, closest to done first, then stable random.
+            models.Index(F("project"), F("n_submitted").desc(), F("rank"), name="item_next_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RESERVED)
+    shown_order = models.JSONField(default=dict, blank=True)
+    reserved_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="assignment_unique_item_annotator"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["item", "expires_at"],
+                condition=Q(status="reserved"),
+                name="assignment_live_reservations",
+            ),
+            models.Index(fields=["annotator", "project", "status"], name="assignment_by_annotator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.status})"
+
+
+class Annotation(models.Model):
+    """The current version of one annotator's label on one item. Earlier versions live in
+    ``AnnotationVersion``; the value is always stored in the canonical orientation."""
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    value = models.JSONField()
+    shown_order = models.JSONField(default=dict, blank=True)
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="annotation_unique_item_annotator"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "id"], name="annotation_project_id")]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk} v{self.version}"
+
+
+class AnnotationVersion(models.Model):
+    """A superseded version of an annotation, kept when the annotator resubmits."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="history")
+    version = models.PositiveIntegerField()
+    value = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["annotation", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "version"], name="annotation_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.annotation_id} v{self.version}"

@@ -1,0 +1,140 @@
+"""Reads: every query the interfaces need, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+
+from annotate.errors import Forbidden, NotFound
+from annotate.models import Annotation, Assignment, Item, Membership, Project
+
+ITEM_STATUSES = ("open", "in_progress", "done")
+
+
+def project_role(*, project: Project, user: AbstractBaseUser) -> str | None:
+    """``lead``, ``annotator`` or ``None``; staff count as leads everywhere."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return Membership.Role.LEAD
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+
+
+def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+    if user.is_staff:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def project_get(*, project_id: int, user: AbstractBaseUser, role: str | None = None) -> Project:
+    """The project if ``user`` may see it (with ``role``, when given); else ``NotFound``/``Forbidden``.
+
+    Non-members get ``NotFound`` so that project ids do not leak.
+    """
+    project = Project.objects.filter(pk=project_id).first()
+    user_role = project_role(project=project, user=user) if project else None
+    if project is None or user_role is None:
+        raise NotFound("no such project")
+    if role is not None and user_role != role:
+        raise Forbidden(f"this needs the {role} role in the project")
+    return project
+
+
+@dataclass
+class ProjectProgress:
+    n_items: int
+    n_done: int
+    n_in_progress: int
+    n_open: int
+    n_annotations: int
+    n_annotations_wanted: int
+
+    def as_dict(self) -> dict[str, int]:
+        return self.__dict__.copy()
+
+
+def project_progress(*, project: Project) -> ProjectProgress:
+    counts = Item.objects.filter(project=project).aggregate(
+        n_items=Count("id"),
+        n_done=Count("id", filter=Q(n_submitted__gte=project.overlap)),
+        n_started=Count("id", filter=Q(n_submitted__gt=0)),
+        n_annotations=Sum("n_submitted"),
+    )
+    n_items = counts["n_items"] or 0
+    n_done = counts["n_done"] or 0
+    n_in_progress = (counts["n_started"] or 0) - n_done
+    return ProjectProgress(
+        n_items=n_items,
+        n_done=n_done,
+        n_in_progress=n_in_progress,
+        n_open=n_items - n_done - n_in_progress,
+        n_annotations=counts["n_annotations"] or 0,
+        n_annotations_wanted=n_items * project.overlap,
+    )
+
+
+@dataclass
+class AnnotatorProgress:
+    n_done: int
+    n_left: int
+
+
+def annotator_progress(*, project: Project, annotator: AbstractBaseUser) -> AnnotatorProgress:
+    """Items this annotator submitted, and items still open to them."""
+    finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
+        status=Assignment.Status.RESERVED
+    )
+    n_left = (
+        Item.objects.filter(project=project, n_submitted__lt=project.overlap)
+        .filter(~Exists(finished_by_me))
+        .count()
+    )
+    n_done = Annotation.objects.filter(project=project, annotator=annotator).count()
+    return AnnotatorProgress(n_done=n_done, n_left=n_left)
+
+
+def items_list(*, project: Project, status: str | None = None) -> QuerySet[Item]:
+    items = Item.objects.filter(project=project)
+    if status == "done":
+        items = items.filter(n_submitted__gte=project.overlap)
+    elif status == "in_progress":
+        items = items.filter(n_submitted__gt=0, n_submitted__lt=project.overlap)
+    elif status == "open":
+        items = items.filter(n_submitted=0)
+    return items.order_by("id")
+
+
+def annotations_list(*, project: Project, user: AbstractBaseUser) -> QuerySet[Annotation]:
+    """Leads see every annotation of the project; annotators only their own."""
+    annotations = Annotation.objects.filter(project=project).select_related("item")
+    if project_role(project=project, user=user) != Membership.Role.LEAD:
+        annotations = annotations.filter(annotator=user)
+    return annotations.order_by("id")
+
+
+def assignment_get(*, assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("item", "project")
+        .filter(pk=assignment_id, annotator=annotator)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("no such assignment for you")
+    return assignment
+
+
+def keyset_chunks(queryset: QuerySet[Any], *, chunk_size: int = 2000) -> Iterator[list[Any]]:
+    """Walk a queryset in primary-key order, one chunk in memory at a time."""
+    last_pk = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
+        if not chunk:
+            return
+        yield chunk
+        last_pk = chunk[-1].pk

@@ -1,0 +1,16 @@
+"""Writes. Each public function is the one place its rule is enforced."""
+
+from .assignment import annotation_submit, assignment_reserve_next, assignment_skip
+from .importing import ImportResult, items_import
+from .projects import membership_add, project_create, project_update
+
+__all__ = [
+    "ImportResult",
+    "annotation_submit",
+    "assignment_reserve_next",
+    "assignment_skip",
+    "items_import",
+    "membership_add",
+    "project_create",
+    "project_update",
+]

@@ -1,0 +1,261 @@
+"""Reservation, submission and skipping (SPEC 3).
+
+Concurrency rules, all enforced by PostgreSQL:
+- one annotator's ``next`` calls are serialised by a row lock on their membership, so they never
+  hold two live reservations;
+- a candidate item is taken with ``FOR UPDATE SKIP LOCKED``; every reservation of an item happens
+  under that item's row lock, so the live-reservation count read after taking the lock is exact;
+- a submit takes a blocking lock on the item and checks ``n_submitted`` against the overlap, so no
+  item ever gets more than ``overlap`` annotations;
+- unique constraints: one assignment per (item, annotator), one annotation per assignment.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound
+from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
+from annotate.tasktypes import SchemaError, get_task_type
+
+MAX_CANDIDATES_PER_CALL = 50
+"""Candidates examined in one ``next`` before giving up; each one was full under its lock."""
+
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+
+def _live_reservations(*, now: datetime, exclude_annotator: Any = None) -> Any:
+    qs = Assignment.objects.filter(
+        item=OuterRef("pk"), status=Assignment.Status.RESERVED, expires_at__gt=now
+    )
+    if exclude_annotator is not None:
+        qs = qs.exclude(annotator=exclude_annotator)
+    counted = qs.order_by().values("item").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _lock_membership(*, project: Project, annotator: AbstractBaseUser) -> Membership:
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
+        .first()
+    )
+    if membership is None:
+        raise Forbidden("you are not an annotator of this project")
+    return membership
+
+
+def assignment_reserve_next(
+    *, project: Project, annotator: AbstractBaseUser, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the next item for ``annotator``; ``None`` when nothing is left for them.
+
+    An annotator with a live reservation gets it back. Otherwise the item chosen is one they have
+    not submitted or skipped, that still needs annotations counting live reservations, closest to
+    done first, then in a stable random order.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_membership(project=project, annotator=annotator)
+        live = (
+            Assignment.objects.select_related("item")
+            .filter(
+                project=project,
+                annotator=annotator,
+                status=Assignment.Status.RESERVED,
+                expires_at__gt=now,
+            )
+            .order_by("reserved_at")
+            .first()
+        )
+        if live is not None:
+            return live
+
+        finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
+            status=Assignment.Status.RESERVED
+        )
+        candidates = (
+            Item.objects.filter(project=project, n_submitted__lt=project.overlap)
+            .alias(live=_live_reservations(now=now))
+            .filter(~Exists(finished_by_me), n_submitted__lt=project.overlap - F("live"))
+            .order_by("-n_submitted", "rank")
+        )
+        tried: list[int] = []
+        for _ in range(MAX_CANDIDATES_PER_CALL):
+            item = (
+                candidates.exclude(pk__in=tried)
+                .select_for_update(skip_locked=True, of=("self",))
+                .first()
+            )
+            if item is None:
+                return None
+            # Exact now: every reservation of this item is made under the lock we hold.
+            others_live = (
+                Assignment.objects.filter(
+                    item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
+                )
+                .exclude(annotator=annotator)
+                .count()
+            )
+            if item.n_submitted + others_live < project.overlap:
+                return _reserve(project=project, item=item, annotator=annotator, now=now)
+            tried.append(item.pk)
+        return None
+
+
+def _reserve(
+    *, project: Project, item: Item, annotator: AbstractBaseUser, now: datetime
+) -> Assignment:
+    expires_at = now + timedelta(seconds=project.reservation_seconds)
+    expired = Assignment.objects.filter(item=item, annotator=annotator).first()
+    if expired is not None:  # the annotator's own reservation of this item ran out: renew it
+        expired.reserved_at = now
+        expired.expires_at = expires_at
+        expired.save(update_fields=["reserved_at", "expires_at"])
+        expired.item = item
+        return expired
+    plugin = get_task_type(project.task_type)
+    shown_order = plugin.shown_order(item.payload, random.Random(secrets.randbits(64)))
+    return Assignment.objects.create(
+        project=project,
+        item=item,
+        annotator=annotator,
+        shown_order=shown_order,
+        reserved_at=now,
+        expires_at=expires_at,
+    )
+
+
+def _own_assignment_for_update(*, assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("project")
+        .filter(pk=assignment_id, annotator=annotator)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("no such assignment for you")
+    return assignment
+
+
+def annotation_submit(
+    *,
+    assignment_id: int,
+    annotator: AbstractBaseUser,
+    value: Any,
+    time_spent_ms: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Annotation, bool]:
+    """Store the annotator's label for an assignment; returns ``(annotation, created)``.
+
+    Resubmitting updates the annotation in place and keeps the earlier version in history. A
+    submit after the reservation expired (or after a skip) is accepted only if the item still
+    needs it, counting other annotators' live reservations; otherwise ``Conflict`` says why.
+    """
+    now = now or timezone.now()
+    if time_spent_ms is not None and not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
+        raise InvalidInput(
+            "time_spent_ms out of range",
+            detail=[{"field": "time_spent_ms", "message": "must be between 0 and 86400000"}],
+        )
+    assignment = _own_assignment_for_update(assignment_id=assignment_id, annotator=annotator)
+    project = assignment.project
+    plugin = get_task_type(project.task_type)
+    with transaction.atomic():
+        item = Item.objects.select_for_update().get(pk=assignment.item_id)
+        assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        try:
+            cleaned = plugin.validate_annotation(value, config=project.config, payload=item.payload)
+        except SchemaError as exc:
+            raise InvalidInput(
+                "the annotation does not fit the schema", detail=exc.as_list()
+            ) from None
+        if time_spent_ms is None:
+            time_spent_ms = min(
+                int((now - assignment.reserved_at).total_seconds() * 1000), MAX_TIME_SPENT_MS
+            )
+
+        existing = Annotation.objects.filter(assignment=assignment).first()
+        if existing is not None:
+            return _resubmit(existing, cleaned, time_spent_ms=time_spent_ms, now=now), False
+
+        on_time = assignment.status == Assignment.Status.RESERVED and assignment.expires_at > now
+        if on_time:
+            still_needed = item.n_submitted < project.overlap
+        else:
+            others_live = (
+                Assignment.objects.filter(
+                    item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
+                )
+                .exclude(pk=assignment.pk)
+                .count()
+            )
+            still_needed = item.n_submitted + others_live < project.overlap
+        if not still_needed:
+            why = "was skipped" if assignment.status == Assignment.Status.SKIPPED else (
+                f"expired at {assignment.expires_at.isoformat()}"
+            )
+            raise Conflict(
+                f"not stored: your reservation {why} and the item already has the "
+                f"{project.overlap} annotations it needs (or they are reserved by others)"
+            )
+
+        annotation = Annotation.objects.create(
+            assignment=assignment,
+            project=project,
+            item=item,
+            annotator=annotator,
+            value=cleaned,
+            shown_order=assignment.shown_order,
+            time_spent_ms=time_spent_ms,
+        )
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.finished_at = now
+        assignment.save(update_fields=["status", "finished_at"])
+        Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
+        return annotation, True
+
+
+def _resubmit(
+    annotation: Annotation, value: dict[str, Any], *, time_spent_ms: int, now: datetime
+) -> Annotation:
+    if annotation.value == value:
+        return annotation  # a double click or a retried request: nothing new to keep
+    AnnotationVersion.objects.create(
+        annotation=annotation,
+        version=annotation.version,
+        value=annotation.value,
+        time_spent_ms=annotation.time_spent_ms,
+        submitted_at=annotation.updated_at,
+    )
+    annotation.value = value
+    annotation.version += 1
+    annotation.time_spent_ms = time_spent_ms
+    annotation.save(update_fields=["value", "version", "time_spent_ms", "updated_at"])
+    return annotation
+
+
+def assignment_skip(
+    *, assignment_id: int, annotator: AbstractBaseUser, now: datetime | None = None
+) -> Assignment:
+    """Give the item back; the annotator will not be offered it again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _own_assignment_for_update(assignment_id=assignment_id, annotator=annotator)
+        assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        if assignment.status == Assignment.Status.SUBMITTED:
+            raise Conflict("this assignment is already submitted; it cannot be skipped")
+        if assignment.status == Assignment.Status.RESERVED:
+            assignment.status = Assignment.Status.SKIPPED
+            assignment.finished_at = now
+            assignment.save(update_fields=["status", "finished_at"])
+        return assignment
+

@@ -1,0 +1,40 @@
+"""The task-type registry: type name → plug-in instance."""
+
+from __future__ import annotations
+
+from .base import FieldError, ItemSummary, SchemaError, TaskType
+from .preference_pair import PreferencePair
+
+_REGISTRY: dict[str, TaskType] = {}
+
+
+def register(task_type: TaskType) -> TaskType:
+    if task_type.name in _REGISTRY:
+        raise ValueError(f"task type {task_type.name!r} is registered twice")
+    _REGISTRY[task_type.name] = task_type
+    return task_type
+
+
+def get_task_type(name: str) -> TaskType:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise SchemaError([FieldError("task_type", f"unknown task type {name!r} (known: {known})")])
+
+
+def task_type_choices() -> list[tuple[str, str]]:
+    return [(name, plugin.label) for name, plugin in sorted(_REGISTRY.items())]
+
+
+register(PreferencePair())
+
+__all__ = [
+    "FieldError",
+    "ItemSummary",
+    "SchemaError",
+    "TaskType",
+    "get_task_type",
+    "register",
+    "task_type_choices",
+]

@@ -1,0 +1,187 @@
+"""Browser pages: server-rendered templates, htmx fragments for the annotation loop."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotate import exporting, selectors, services
+from annotate.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
+from annotate.models import Assignment, Membership, Project
+from annotate.services.importing import detect_format
+from annotate.tasktypes import get_task_type
+
+MAX_ERRORS_SHOWN = 50
+
+
+def _project_or_404(request: HttpRequest, project_id: int, role: str | None = None) -> Project:
+    try:
+        return selectors.project_get(project_id=project_id, user=request.user, role=role)
+    except NotFound:
+        raise Http404("no such project") from None
+    except Forbidden as exc:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(exc.message) from None
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    projects = selectors.projects_for_user(user=request.user)
+    roles = dict(
+        Membership.objects.filter(user=request.user).values_list("project_id", "role")
+    )
+    rows = [
+        {
+            "project": project,
+            "role": "lead" if request.user.is_staff else roles.get(project.pk),
+        }
+        for project in projects
+    ]
+    return render(request, "annotate/home.html", {"rows": rows})
+
+
+@login_required
+def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_or_404(request, project_id)
+    role = selectors.project_role(project=project, user=request.user)
+    if role != Membership.Role.LEAD:
+        return redirect("annotate", project_id=project.pk)
+    context = {
+        "project": project,
+        "progress": selectors.project_progress(project=project),
+        "members": project.memberships.select_related("user").order_by("role", "user__username"),
+        "shapes": exporting.export_shapes(project),
+        "formats": list(exporting.FORMATS),
+        "adapters": sorted(get_task_type(project.task_type).adapters()),
+    }
+    return render(request, "annotate/project.html", context)
+
+
+@login_required
+@require_POST
+def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_or_404(request, project_id, role=Membership.Role.LEAD)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to import.")
+        return redirect("project", project_id=project.pk)
+    try:
+        result = services.items_import(
+            project=project,
+            stream=upload,
+            fmt=detect_format(filename=upload.name, content_type=upload.content_type),
+            adapter=request.POST.get("adapter") or None,
+        )
+    except ImportFailed as exc:
+        return render(
+            request,
+            "annotate/project_import_failed.html",
+            {"project": project, "error": exc, "lines": (exc.detail or [])[:MAX_ERRORS_SHOWN],
+             "filename": upload.name},
+            status=400,
+        )
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("project", project_id=project.pk)
+    messages.success(
+        request,
+        f"Imported {upload.name}: {result.created} new items, {result.updated} updated.",
+    )
+    return redirect("project", project_id=project.pk)
+
+
+def _item_context(request: HttpRequest, project: Project, assignment: Assignment | None) -> dict:
+    progress = selectors.annotator_progress(project=project, annotator=request.user)
+    context: dict = {"project": project, "assignment": assignment, "progress": progress}
+    if assignment is not None:
+        plugin = get_task_type(project.task_type)
+        context["task_template"] = plugin.annotator_template
+        context["task"] = plugin.display_context(
+            assignment.item.payload, shown_order=assignment.shown_order, config=project.config
+        )
+    return context
+
+
+def _render_next(
+    request: HttpRequest, project: Project, *, error: str | None = None,
+    field_errors: list | None = None, notice: str | None = None,
+) -> HttpResponse:
+    assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+    context = _item_context(request, project, assignment)
+    context.update(error=error, field_errors=field_errors or [], notice=notice)
+    return render(request, "annotate/_partials/item.html", context)
+
+
+@login_required
+def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
+    assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+    context = _item_context(request, project, assignment)
+    return render(request, "annotate/annotate.html", context)
+
+
+@login_required
+@require_POST
+def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
+    return _render_next(request, project)
+
+
+def _assignment_or_404(request: HttpRequest, assignment_id: int) -> Assignment:
+    try:
+        return selectors.assignment_get(assignment_id=assignment_id, annotator=request.user)
+    except NotFound:
+        raise Http404("no such assignment") from None
+
+
+@login_required
+@require_POST
+def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = _assignment_or_404(request, assignment_id)
+    project = assignment.project
+    plugin = get_task_type(project.task_type)
+    value = plugin.form_to_value(
+        request.POST, shown_order=assignment.shown_order, config=project.config
+    )
+    raw_time = request.POST.get("time_spent_ms", "")
+    time_spent_ms = int(raw_time) if raw_time.isdigit() else None
+    try:
+        services.annotation_submit(
+            assignment_id=assignment.pk,
+            annotator=request.user,
+            value=value,
+            time_spent_ms=min(time_spent_ms, 86_400_000) if time_spent_ms is not None else None,
+        )
+    except InvalidInput as exc:
+        context = _item_context(request, project, assignment)
+        context.update(error="Please complete the form.", field_errors=exc.detail or [])
+        return render(request, "annotate/_partials/item.html", context)
+    except Conflict as exc:
+        if not _is_htmx(request):
+            messages.warning(request, exc.message)
+            return redirect("annotate", project_id=project.pk)
+        return _render_next(request, project, notice=exc.message)
+    if not _is_htmx(request):
+        return redirect("annotate", project_id=project.pk)
+    return _render_next(request, project, notice="Saved.")
+
+
+@login_required
+@require_http_methods(["POST"])
+def annotate_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = _assignment_or_404(request, assignment_id)
+    try:
+        services.assignment_skip(assignment_id=assignment.pk, annotator=request.user)
+    except Conflict as exc:
+        return _render_next(request, assignment.project, notice=exc.message)
+    if not _is_htmx(request):
+        return redirect("annotate", project_id=assignment.project_id)
+    return _render_next(request, assignment.project, notice="Skipped.")
