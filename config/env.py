@@ -60,7 +60,17 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         path = Path(raw[1:]) if raw.startswith("//") else Path(raw.lstrip("/") or "db.sqlite3")
         if not path.is_absolute():
             path = base_dir / path
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+            # Writers queue instead of failing with "database is locked" (the demo is threaded).
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         conn_max_age = int(options.pop("conn_max_age", "60"))

@@ -20,7 +20,9 @@ def get_task_type(name: str) -> TaskType:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
-        raise SchemaError([FieldError("task_type", f"unknown task type {name!r} (known: {known})")])
+        raise SchemaError(
+            [FieldError("task_type", f"unknown task type {name!r} (known: {known})")]
+        ) from None
 
 
 def task_type_choices() -> list[tuple[str, str]]:

@@ -1,0 +1,53 @@
+# Dissensus developer commands. Every tool runs from .venv explicitly; no activated venv needed.
+#
+#   make install   create .venv and install the project with its dev extras (skipped when current)
+#   make demo      local demo: SQLite + embedded broker unless DATABASE_URL / CELERY_BROKER_URL set
+#   make test      the whole suite on PostgreSQL (DATABASE_URL, PYTEST_ARGS="-k foo -x" to narrow)
+#   make check     ruff lint, ruff format check, mypy
+
+SHELL := /bin/bash
+
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+# The interpreter that creates .venv: python3.11 where present, else python3.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+
+# The stamp's name carries a hash of pyproject.toml, so a change in dependencies reinstalls and an
+# unchanged one is a no-op. A recreated .venv (new pyvenv.cfg) also reinstalls.
+PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+INSTALL_STAMP := var/.installed-$(PYPROJECT_HASH)
+
+PORT ?= 8000
+PYTEST_ARGS ?=
+MYPY_TARGETS ?= config annotate analysis models_runtime
+
+.PHONY: install demo test check
+
+install: $(INSTALL_STAMP)
+
+$(VENV)/pyvenv.cfg:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALL_STAMP): $(VENV)/pyvenv.cfg
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@mkdir -p var
+	@rm -f var/.installed-*
+	@touch $@
+
+demo: install
+	PORT="$(PORT)" bin/demo
+
+# pytest-django creates (and drops) the test database test_<name> itself.
+# Exit status 5 means pytest collected no tests: a failure here, said out loud.
+test: install
+	$(VENV_PYTHON) bin/check-postgres
+	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; treating that as a failure." >&2; fi; \
+	exit $$rc
+
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(MYPY_TARGETS)
+
+# bench: benchmark targets (bench-*) go here, one per script under bench/, each printing its figures.
