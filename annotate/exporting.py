@@ -34,7 +34,7 @@ FLUSH_BYTES = 256 * 1024
 
 
 def annotator_pseudonym(*, project_id: int, user_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
+    key = str(settings.SECRET_KEY).encode()
     digest = hmac.new(key, f"dissensus:{project_id}:{user_id}".encode(), hashlib.sha256)
     return "ann-" + digest.hexdigest()[:12]
 
@@ -222,7 +222,9 @@ def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -
                 [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
                  for f in inferred]
             )
-        return pa.Table.from_pylist(flat, schema=schema)
+        # Infer, then cast to the first batch's schema: a column that was all empty there is
+        # text, and later values convert to it instead of failing (or truncating silently).
+        return pa.Table.from_pylist(flat).cast(schema)
 
     for row in rows:
         batch.append(row)

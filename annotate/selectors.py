@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from annotate.errors import Forbidden, NotFound
@@ -15,7 +15,7 @@ from annotate.models import Annotation, Assignment, Item, Membership, Project
 ITEM_STATUSES = ("open", "in_progress", "done")
 
 
-def project_role(*, project: Project, user: AbstractBaseUser) -> str | None:
+def project_role(*, project: Project, user: User) -> str | None:
     """``lead``, ``annotator`` or ``None``; staff count as leads everywhere."""
     if not user.is_authenticated:
         return None
@@ -26,13 +26,13 @@ def project_role(*, project: Project, user: AbstractBaseUser) -> str | None:
     )
 
 
-def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_for_user(*, user: User) -> QuerySet[Project]:
     if user.is_staff:
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user).distinct()
 
 
-def project_get(*, project_id: int, user: AbstractBaseUser, role: str | None = None) -> Project:
+def project_get(*, project_id: int, user: User, role: str | None = None) -> Project:
     """The project if ``user`` may see it (with ``role``, when given); else ``NotFound``/``Forbidden``.
 
     Non-members get ``NotFound`` so that project ids do not leak.
@@ -85,7 +85,7 @@ class AnnotatorProgress:
     n_left: int
 
 
-def annotator_progress(*, project: Project, annotator: AbstractBaseUser) -> AnnotatorProgress:
+def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgress:
     """Items this annotator submitted, and items still open to them."""
     finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
         status=Assignment.Status.RESERVED
@@ -110,7 +110,7 @@ def items_list(*, project: Project, status: str | None = None) -> QuerySet[Item]
     return items.order_by("id")
 
 
-def annotations_list(*, project: Project, user: AbstractBaseUser) -> QuerySet[Annotation]:
+def annotations_list(*, project: Project, user: User) -> QuerySet[Annotation]:
     """Leads see every annotation of the project; annotators only their own."""
     annotations = Annotation.objects.filter(project=project).select_related("item")
     if project_role(project=project, user=user) != Membership.Role.LEAD:
@@ -118,7 +118,7 @@ def annotations_list(*, project: Project, user: AbstractBaseUser) -> QuerySet[An
     return annotations.order_by("id")
 
 
-def assignment_get(*, assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+def assignment_get(*, assignment_id: int, annotator: User) -> Assignment:
     assignment = (
         Assignment.objects.select_related("item", "project")
         .filter(pk=assignment_id, annotator=annotator)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,7 +20,7 @@ MAX_ERRORS_SHOWN = 50
 
 def _project_or_404(request: HttpRequest, project_id: int, role: str | None = None) -> Project:
     try:
-        return selectors.project_get(project_id=project_id, user=request.user, role=role)
+        return selectors.project_get(project_id=project_id, user=_user(request), role=role)
     except NotFound:
         raise Http404("no such project") from None
     except Forbidden as exc:
@@ -28,15 +29,21 @@ def _project_or_404(request: HttpRequest, project_id: int, role: str | None = No
         raise PermissionDenied(exc.message) from None
 
 
+def _user(request: HttpRequest) -> User:
+    """The logged-in user (every view here is behind ``login_required``)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    projects = selectors.projects_for_user(user=request.user)
+    projects = selectors.projects_for_user(user=_user(request))
     roles = dict(
-        Membership.objects.filter(user=request.user).values_list("project_id", "role")
+        Membership.objects.filter(user=_user(request)).values_list("project_id", "role")
     )
     rows = [
         {
@@ -51,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project_or_404(request, project_id)
-    role = selectors.project_role(project=project, user=request.user)
+    role = selectors.project_role(project=project, user=_user(request))
     if role != Membership.Role.LEAD:
         return redirect("annotate", project_id=project.pk)
     context = {
@@ -98,9 +105,9 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     return redirect("project", project_id=project.pk)
 
 
-def _item_context(request: HttpRequest, project: Project, assignment: Assignment | None) -> dict:
-    progress = selectors.annotator_progress(project=project, annotator=request.user)
-    context: dict = {"project": project, "assignment": assignment, "progress": progress}
+def _item_context(request: HttpRequest, project: Project, assignment: Assignment | None) -> dict[str, object]:
+    progress = selectors.annotator_progress(project=project, annotator=_user(request))
+    context: dict[str, object] = {"project": project, "assignment": assignment, "progress": progress}
     if assignment is not None:
         plugin = get_task_type(project.task_type)
         context["task_template"] = plugin.annotator_template
@@ -112,9 +119,9 @@ def _item_context(request: HttpRequest, project: Project, assignment: Assignment
 
 def _render_next(
     request: HttpRequest, project: Project, *, error: str | None = None,
-    field_errors: list | None = None, notice: str | None = None,
+    field_errors: list[dict[str, str]] | None = None, notice: str | None = None,
 ) -> HttpResponse:
-    assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+    assignment = services.assignment_reserve_next(project=project, annotator=_user(request))
     context = _item_context(request, project, assignment)
     context.update(error=error, field_errors=field_errors or [], notice=notice)
     return render(request, "annotate/_partials/item.html", context)
@@ -123,7 +130,7 @@ def _render_next(
 @login_required
 def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
-    assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+    assignment = services.assignment_reserve_next(project=project, annotator=_user(request))
     context = _item_context(request, project, assignment)
     return render(request, "annotate/annotate.html", context)
 
@@ -137,7 +144,7 @@ def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
 
 def _assignment_or_404(request: HttpRequest, assignment_id: int) -> Assignment:
     try:
-        return selectors.assignment_get(assignment_id=assignment_id, annotator=request.user)
+        return selectors.assignment_get(assignment_id=assignment_id, annotator=_user(request))
     except NotFound:
         raise Http404("no such assignment") from None
 
@@ -156,7 +163,7 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     try:
         services.annotation_submit(
             assignment_id=assignment.pk,
-            annotator=request.user,
+            annotator=_user(request),
             value=value,
             time_spent_ms=min(time_spent_ms, 86_400_000) if time_spent_ms is not None else None,
         )
@@ -179,7 +186,7 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def annotate_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment_or_404(request, assignment_id)
     try:
-        services.assignment_skip(assignment_id=assignment.pk, annotator=request.user)
+        services.assignment_skip(assignment_id=assignment.pk, annotator=_user(request))
     except Conflict as exc:
         return _render_next(request, assignment.project, notice=exc.message)
     if not _is_htmx(request):

@@ -41,7 +41,7 @@ def preference_agreement_status(votes: Sequence[int]) -> AgreementStatus | None:
     if not votes:
         return None
     for vote in votes:
-        if vote not in SCALE:
+        if isinstance(vote, bool) or vote not in SCALE:
             raise ValueError(f"vote {vote!r} is not on the scale {SCALE}")
     for_a = sum(1 for vote in votes if vote < 0)
     for_b = sum(1 for vote in votes if vote > 0)

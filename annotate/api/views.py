@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,7 +44,7 @@ class ProjectListCreateApi(ListAPIView):
 
     @extend_schema(request=s.ProjectCreateIn, responses={201: s.ProjectDetailOut})
     def post(self, request: Request) -> Response:
-        if not request.user.has_perm("annotate.add_project"):
+        if not (request.user.is_staff or request.user.has_perm("annotate.add_project")):
             raise Forbidden("creating projects needs staff or the 'add project' permission")
         data = s.ProjectCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -82,7 +82,8 @@ class ItemsApi(ListAPIView):
     """List a project's items (leads), or import items: JSON array, JSON Lines or a file."""
 
     serializer_class = s.ItemOut
-    parser_classes = [JSONParser]  # only for the schema; the import reads the raw stream
+    # Multipart for file uploads; JSON and JSON Lines bodies are read as the raw stream.
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
         parameters=[OpenApiParameter("status", enum=selectors.ITEM_STATUSES, required=False)]

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -29,6 +30,11 @@ from annotate.tasktypes import SchemaError, get_task_type
 
 MAX_CANDIDATES_PER_CALL = 50
 """Candidates examined in one ``next`` before giving up; each one was full under its lock."""
+
+MAX_LOCK_WAITS = 200
+LOCK_WAIT_SECONDS = 0.005
+"""When every open candidate is locked by a concurrent call, ``next`` polls for up to about
+``MAX_LOCK_WAITS * LOCK_WAIT_SECONDS`` before answering that nothing is left."""
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
@@ -43,7 +49,7 @@ def _live_reservations(*, now: datetime, exclude_annotator: Any = None) -> Any:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _lock_membership(*, project: Project, annotator: AbstractBaseUser) -> Membership:
+def _lock_membership(*, project: Project, annotator: User) -> Membership:
     membership = (
         Membership.objects.select_for_update()
         .filter(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
@@ -55,7 +61,7 @@ def _lock_membership(*, project: Project, annotator: AbstractBaseUser) -> Member
 
 
 def assignment_reserve_next(
-    *, project: Project, annotator: AbstractBaseUser, now: datetime | None = None
+    *, project: Project, annotator: User, now: datetime | None = None
 ) -> Assignment | None:
     """Reserve the next item for ``annotator``; ``None`` when nothing is left for them.
 
@@ -90,13 +96,18 @@ def assignment_reserve_next(
             .order_by("-n_submitted", "rank")
         )
         tried: list[int] = []
-        for _ in range(MAX_CANDIDATES_PER_CALL):
-            item = (
-                candidates.exclude(pk__in=tried)
-                .select_for_update(skip_locked=True, of=("self",))
-                .first()
-            )
+        waits = 0
+        while len(tried) < MAX_CANDIDATES_PER_CALL:
+            remaining = candidates.exclude(pk__in=tried)
+            item = remaining.select_for_update(skip_locked=True, of=("self",)).first()
             if item is None:
+                # Every candidate left is locked by another reserve or submit, which ends in
+                # milliseconds: wait and look again rather than say nothing is left. Polling,
+                # not a blocking lock, so two reserves can never deadlock on each other.
+                if waits < MAX_LOCK_WAITS and remaining.exists():
+                    waits += 1
+                    time.sleep(LOCK_WAIT_SECONDS)
+                    continue
                 return None
             # Exact now: every reservation of this item is made under the lock we hold.
             others_live = (
@@ -113,7 +124,7 @@ def assignment_reserve_next(
 
 
 def _reserve(
-    *, project: Project, item: Item, annotator: AbstractBaseUser, now: datetime
+    *, project: Project, item: Item, annotator: User, now: datetime
 ) -> Assignment:
     expires_at = now + timedelta(seconds=project.reservation_seconds)
     expired = Assignment.objects.filter(item=item, annotator=annotator).first()
@@ -135,7 +146,7 @@ def _reserve(
     )
 
 
-def _own_assignment_for_update(*, assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+def _own_assignment_for_update(*, assignment_id: int, annotator: User) -> Assignment:
     assignment = (
         Assignment.objects.select_related("project")
         .filter(pk=assignment_id, annotator=annotator)
@@ -149,7 +160,7 @@ def _own_assignment_for_update(*, assignment_id: int, annotator: AbstractBaseUse
 def annotation_submit(
     *,
     assignment_id: int,
-    annotator: AbstractBaseUser,
+    annotator: User,
     value: Any,
     time_spent_ms: int | None = None,
     now: datetime | None = None,
@@ -244,7 +255,7 @@ def _resubmit(
 
 
 def assignment_skip(
-    *, assignment_id: int, annotator: AbstractBaseUser, now: datetime | None = None
+    *, assignment_id: int, annotator: User, now: datetime | None = None
 ) -> Assignment:
     """Give the item back; the annotator will not be offered it again."""
     now = now or timezone.now()

@@ -113,18 +113,26 @@ def _json_array_records(stream: IO[bytes]) -> Iterator[Record]:
 
 
 def _csv_records(stream: IO[bytes], json_columns: frozenset[str]) -> Iterator[Record]:
+    """Records of a CSV file with a header row, each numbered by the physical line it starts on
+    (a quoted cell may span lines; blank lines are skipped but still counted)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.DictReader(text)
+    reader = csv.reader(text)
     try:
+        header = next(reader, None)
+        if header is None:
+            return
         line = reader.line_num + 1
         for row in reader:
-            if None in row:
+            if not row:
+                line = reader.line_num + 1
+                continue
+            if len(row) > len(header):
                 yield line, ParseProblem("the row has more cells than the header")
             else:
                 record: dict[str, Any] = {}
                 problem = None
-                for key, value in row.items():
-                    if value is None or value == "":
+                for key, value in zip(header, row, strict=False):
+                    if value == "":
                         continue
                     if key in json_columns:
                         try:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -37,7 +37,7 @@ def project_create(
     *,
     name: str,
     task_type: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     overlap: int = 3,
     instructions: str = "",
     reservation_seconds: int | None = None,
@@ -77,7 +77,7 @@ def project_update(*, project: Project, **changes: Any) -> Project:
     return project
 
 
-def membership_add(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+def membership_add(*, project: Project, user: User, role: str) -> Membership:
     """Give ``user`` a role in ``project``; an existing membership changes role."""
     if role not in Membership.Role.values:
         raise InvalidInput(

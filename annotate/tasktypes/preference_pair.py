@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from statistics import fmean
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from analysis.stats.preference import (
     DIVERGING_STATUSES,
@@ -21,7 +21,15 @@ from analysis.stats.preference import (
 
 from .base import FieldError, ItemSummary, TaskType
 
-NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
+NonEmptyText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(_not_blank)
+]
 Vote = Annotated[int, Field(strict=True, ge=-2, le=2)]
 
 
@@ -166,8 +174,15 @@ def preference_pair_rows(
     ``diverging`` is ``keep`` (default), ``drop`` (leave out diverging items) or ``only``.
     Items without votes, or whose mean vote is exactly a tie, give no pair.
     """
+    # Checked here, not in the generator below, so that a bad option fails before streaming starts.
     if diverging not in {"keep", "drop", "only"}:
         raise ValueError("diverging must be keep, drop or only")
+    return _preference_pair_rows(records, diverging=diverging)
+
+
+def _preference_pair_rows(
+    records: Iterator[tuple[Any, list[Mapping[str, Any]], ItemSummary]], *, diverging: str
+) -> Iterator[dict[str, Any]]:
     for item, _values, summary in records:
         mean = summary.extra.get("mean_preference")
         if not summary.n_annotations or mean is None or mean == 0:
