@@ -46,4 +46,23 @@
       f.dataset.busy = "1";
     }
   });
+  // A request that failed (server error, network down) swaps nothing in: say so, and let the
+  // annotator try again instead of leaving the form marked busy for good.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const pane = document.getElementById("item-pane");
+    if (event.detail.successful || !pane || !pane.contains(event.target)) return;
+    const f = form();
+    if (f) delete f.dataset.busy;
+    let note = document.getElementById("request-error");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "request-error";
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      pane.insertBefore(note, f);
+    }
+    const status = event.detail.xhr && event.detail.xhr.status;
+    note.textContent = (status ? "The server answered " + status : "No answer from the server") +
+      ": nothing was saved. Press Enter (or S) to try again.";
+  });
 })();

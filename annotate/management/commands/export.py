@@ -1,0 +1,128 @@
+"""``manage.py export PROJECT_ID``: the command-line twin of the export API, streamed to a file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotate import exporting
+from annotate.errors import InvalidInput
+from annotate.models import Project
+
+
+def _counted(rows: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield row
+        bar.update(1)
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a project's rows (annotations, items, or a task type's own shape such as "
+        "preference_pairs) as JSON Lines, CSV or Parquet, streamed at constant memory."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("project_id", type=int)
+        parser.add_argument(
+            "--shape",
+            default="annotations",
+            help="annotations (default), items, or a task type's shape such as preference_pairs",
+        )
+        parser.add_argument(
+            "--format", choices=list(exporting.FORMATS), default="jsonl", dest="fmt"
+        )
+        parser.add_argument(
+            "--output",
+            "-o",
+            help="file to write, or - for standard output; default project-<id>-<shape>.<ext>",
+        )
+        parser.add_argument(
+            "--identities",
+            action="store_true",
+            help="real usernames instead of pseudonymous annotator ids",
+        )
+        parser.add_argument(
+            "--diverging",
+            choices=["keep", "drop", "only"],
+            help="preference_pairs: keep (default), drop or keep only the diverging items",
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        project_id: int,
+        shape: str,
+        fmt: str,
+        output: str | None,
+        identities: bool,
+        diverging: str | None,
+        **options: Any,
+    ) -> None:
+        project = Project.objects.filter(pk=project_id).first()
+        if project is None:
+            raise CommandError(f"no project with id {project_id}")
+        if diverging is not None and shape in exporting.BASE_SHAPES:
+            raise CommandError(f"--diverging does not apply to the {shape} shape")
+        options_for_shape = {"diverging": diverging} if diverging is not None else {}
+        try:
+            rows = exporting.export_rows(
+                project, shape=shape, identities=identities, options=options_for_shape
+            )
+        except InvalidInput as exc:
+            raise CommandError(exc.message) from None
+
+        extension = exporting.FORMATS[fmt][1]
+        output = output or f"project-{project.pk}-{shape}.{extension}"
+        bar = tqdm(
+            desc=f"exporting {shape}",
+            unit=" rows",
+            file=getattr(self.stderr, "_out", sys.stderr),
+            disable=options["verbosity"] == 0,
+        )
+        with bar:
+            chunks = exporting.export_bytes(_counted(rows, bar), fmt=fmt)
+            if output == "-":
+                self._to_stdout(chunks, fmt)
+            else:
+                self._to_file(chunks, Path(output))
+        where = "standard output" if output == "-" else output
+        # The summary goes to stderr when the data goes to stdout, so that stdout stays clean.
+        report = self.stderr if output == "-" else self.stdout
+        report.write(self.style.SUCCESS(f"Exported {bar.n} {shape} rows ({fmt}) to {where}."))
+
+    def _to_file(self, chunks: Iterable[bytes], path: Path) -> None:
+        # Written next to the target and renamed at the end, so that a failed export never
+        # leaves a truncated file under the name asked for.
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+            os.replace(partial, path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
+    def _to_stdout(self, chunks: Iterable[bytes], fmt: str) -> None:
+        stream: IO[Any] = getattr(self.stdout, "_out", sys.stdout)
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            stream.flush()
+            for chunk in chunks:
+                binary.write(chunk)
+            binary.flush()
+        elif fmt == "parquet":
+            raise CommandError("Parquet is binary; write it to a file with --output")
+        else:  # a text stream without a binary buffer (e.g. captured output)
+            for chunk in chunks:
+                stream.write(chunk.decode())
