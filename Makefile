@@ -51,3 +51,24 @@ check: install
 	$(VENV)/bin/mypy $(MYPY_TARGETS)
 
 # bench: benchmark targets (bench-*) go here, one per script under bench/, each printing its figures.
+# Each creates and drops its own database (dissensus_bench); BENCH_ARGS passes extra options,
+# e.g. make bench-next-submit BENCH_ARGS="--duration 10".
+BENCH_ARGS ?=
+
+.PHONY: bench-next-submit bench-next-submit-1m bench-import bench-export
+
+bench-next-submit: install
+	$(VENV_PYTHON) bench/next_submit.py --items 10000 $(BENCH_ARGS)
+
+bench-next-submit-1m: install
+	$(VENV_PYTHON) bench/next_submit.py --items 1000000 $(BENCH_ARGS)
+
+bench-import: install
+	$(VENV_PYTHON) bench/import_items.py --items 100000 $(BENCH_ARGS)
+
+bench-export: install
+	$(VENV_PYTHON) bench/export.py --annotations 1000000 $(BENCH_ARGS)
+
+.PHONY: bench-model-inference
+bench-model-inference: install
+	$(VENV_PYTHON) bench/model_inference.py $(BENCH_ARGS)

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
+from annotate.models import (
+    Annotation,
+    AnnotationVersion,
+    Assignment,
+    CrowdEntry,
+    CrowdWorker,
+    Item,
+    Membership,
+    Project,
+    WorkerSession,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -21,16 +31,18 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "user", "role", "created_at"]
-    list_filter = ["role", "project"]
+    list_display = ["id", "project", "user", "role", "status", "flagged", "qualification",
+                    "created_at"]
+    list_filter = ["role", "status", "flagged", "qualification", "project"]
     search_fields = ["user__username", "project__name"]
     autocomplete_fields = ["user", "project"]
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "external_id", "n_submitted", "is_gold", "updated_at"]
-    list_filter = ["project", "is_gold"]
+    list_display = ["id", "project", "external_id", "n_submitted", "is_gold", "is_qualification",
+                    "updated_at"]
+    list_filter = ["project", "is_gold", "is_qualification"]
     search_fields = ["external_id"]
     readonly_fields = ["n_submitted", "rank", "created_at", "updated_at"]
     list_select_related = ["project"]
@@ -72,3 +84,30 @@ class AnnotationVersionAdmin(admin.ModelAdmin):
     list_display = ["id", "annotation", "version", "submitted_at"]
     search_fields = ["annotation__annotator__username"]
     raw_id_fields = ["annotation"]
+
+
+@admin.register(CrowdEntry)
+class CrowdEntryAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "is_open", "items_per_session", "completion_code",
+                    "created_at", "token_rotated_at"]
+    list_filter = ["is_open"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["token", "created_at", "token_rotated_at"]
+
+
+class WorkerSessionInline(admin.TabularInline):
+    model = WorkerSession
+    extra = 0
+    can_delete = False
+    readonly_fields = ["study_id", "session_id", "status", "started_at", "last_seen_at",
+                       "completed_at"]
+
+
+@admin.register(CrowdWorker)
+class CrowdWorkerAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "worker_id", "user", "created_at"]
+    list_filter = ["project"]
+    search_fields = ["worker_id"]
+    raw_id_fields = ["project", "user"]
+    list_select_related = ["project", "user"]
+    inlines = [WorkerSessionInline]

@@ -19,8 +19,8 @@ from typing import Any
 from django.conf import settings
 
 from annotate.errors import InvalidInput
-from annotate.models import Annotation, Item, Project
-from annotate.selectors import keyset_chunks
+from annotate.models import Item, Project
+from annotate.selectors import annotations_for_aggregates, keyset_chunks
 from annotate.tasktypes import ItemSummary, get_task_type
 
 FORMATS = {
@@ -49,8 +49,11 @@ def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str],
     return lambda user_id, username: annotator_pseudonym(project_id=project.pk, user_id=user_id)
 
 
-def annotation_rows(project: Project, *, identities: bool = False) -> Iterator[dict[str, Any]]:
+def annotation_rows(
+    project: Project, *, identities: bool = False, include_flagged: bool = False
+) -> Iterator[dict[str, Any]]:
     name = _annotator_namer(project, identities)
+    annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
     fields = (
         "pk", "item__external_id", "item_id", "annotator_id", "annotator__username", "value",
         "shown_order", "time_spent_ms", "version", "created_at", "updated_at",
@@ -58,7 +61,7 @@ def annotation_rows(project: Project, *, identities: bool = False) -> Iterator[d
     last_pk = 0
     while True:
         chunk = list(
-            Annotation.objects.filter(project=project, pk__gt=last_pk)
+            annotations.filter(pk__gt=last_pk)
             .order_by("pk")
             .values_list(*fields)[:CHUNK]
         )
@@ -81,15 +84,19 @@ def annotation_rows(project: Project, *, identities: bool = False) -> Iterator[d
 
 
 def item_records(
-    project: Project, *, identities: bool = False
+    project: Project, *, identities: bool = False, include_flagged: bool = False
 ) -> Iterator[tuple[Item, list[dict[str, Any]], ItemSummary]]:
-    """Each item with its labels ``[{annotator, value}]`` and its summary, in id order."""
+    """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
+
+    Flagged annotators' labels are left out unless ``include_flagged``.
+    """
     plugin = get_task_type(project.task_type)
     name = _annotator_namer(project, identities)
+    annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
     for items in keyset_chunks(Item.objects.filter(project=project), chunk_size=CHUNK):
         labels: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rows = (
-            Annotation.objects.filter(item__in=[item.pk for item in items])
+            annotations.filter(item__in=[item.pk for item in items])
             .order_by("item_id", "pk")
             .values_list("item_id", "annotator_id", "annotator__username", "value")
         )
@@ -100,9 +107,12 @@ def item_records(
             yield item, item_labels, plugin.summarize([label["value"] for label in item_labels])
 
 
-def item_rows(project: Project, *, identities: bool = False) -> Iterator[dict[str, Any]]:
+def item_rows(
+    project: Project, *, identities: bool = False, include_flagged: bool = False
+) -> Iterator[dict[str, Any]]:
     plugin = get_task_type(project.task_type)
-    for item, labels, summary in item_records(project, identities=identities):
+    records = item_records(project, identities=identities, include_flagged=include_flagged)
+    for item, labels, summary in records:
         yield {
             "external_id": item.external_id,
             "item_id": item.pk,
@@ -118,13 +128,22 @@ def item_rows(project: Project, *, identities: bool = False) -> Iterator[dict[st
 
 
 def export_rows(
-    project: Project, *, shape: str, identities: bool = False, options: Mapping[str, str] | None = None
+    project: Project,
+    *,
+    shape: str,
+    identities: bool = False,
+    options: Mapping[str, str] | None = None,
+    include_flagged: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Rows of one shape; ``options`` are the shape's own filters (e.g. ``diverging``)."""
+    """Rows of one shape; ``options`` are the shape's own filters (e.g. ``diverging``).
+
+    Annotations of flagged annotators (paused for low gold accuracy or by a lead) are left out
+    unless ``include_flagged``.
+    """
     if shape == "annotations":
-        return annotation_rows(project, identities=identities)
+        return annotation_rows(project, identities=identities, include_flagged=include_flagged)
     if shape == "items":
-        return item_rows(project, identities=identities)
+        return item_rows(project, identities=identities, include_flagged=include_flagged)
     extra = get_task_type(project.task_type).export_shapes()
     if shape not in extra:
         raise InvalidInput(
@@ -133,7 +152,8 @@ def export_rows(
             detail=[{"field": "shape", "message": f"unknown shape {shape!r}"}],
         )
     try:
-        return extra[shape](item_records(project, identities=identities), **dict(options or {}))
+        records = item_records(project, identities=identities, include_flagged=include_flagged)
+        return extra[shape](records, **dict(options or {}))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(str(exc), detail=[{"field": "options", "message": str(exc)}]) from None
 

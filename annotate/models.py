@@ -41,6 +41,25 @@ class Project(models.Model):
     config = models.JSONField(
         default=dict, blank=True, help_text="Task-type options, e.g. aspects and flags."
     )
+    instructions_required = models.BooleanField(
+        default=False,
+        help_text="Annotators must open and confirm the instructions before their first item.",
+    )
+    qualification_pass_mark = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of qualification items an annotator must answer right to go on.",
+    )
+    gold_min_answers = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="Gold answers needed before an annotator's gold accuracy can pause them.",
+    )
+    gold_min_accuracy = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Annotators whose gold accuracy falls below this are paused (0 turns it off).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -53,6 +72,14 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
             models.CheckConstraint(
                 condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_accuracy__gte=0) & Q(gold_min_accuracy__lte=1),
+                name="project_gold_min_accuracy_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(qualification_pass_mark__gte=0) & Q(qualification_pass_mark__lte=1),
+                name="project_qualification_pass_mark_0_1",
             ),
         ]
 
@@ -69,12 +96,41 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    class Qualification(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+
     role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Quality control and onboarding (annotate.services.gold, annotate.services.onboarding).
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    flagged = models.BooleanField(
+        default=False, help_text="Their annotations are left out of exports and aggregates."
+    )
+    status_reason = models.CharField(max_length=300, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    instructions_confirmed_at = models.DateTimeField(null=True, blank=True)
+    qualification = models.CharField(
+        max_length=20, choices=Qualification.choices, default=Qualification.PENDING
+    )
+    gold_window_start = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Automatic pausing counts gold answers from here on (set on reinstatement).",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "user"], condition=Q(flagged=True), name="membership_flagged"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,6 +143,10 @@ class Item(models.Model):
     payload = models.JSONField()
     is_gold = models.BooleanField(default=False)
     gold_value = models.JSONField(null=True, blank=True)
+    is_qualification = models.BooleanField(
+        default=False,
+        help_text="A gold item shown before real work to qualify annotators (only while gold).",
+    )
     n_submitted = models.PositiveIntegerField(default=0)
     rank = models.IntegerField(default=_random_rank, help_text="Stable random order.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -103,6 +163,8 @@ class Item(models.Model):
         indexes = [
             # next(): walk the project's open items, closest to done first, then stable random.
             models.Index(F("project"), F("n_submitted").desc(), F("rank"), name="item_next_order"),
+            # Gold and qualification items are few: found without walking the project's items.
+            models.Index(fields=["project", "rank"], condition=Q(is_gold=True), name="item_gold"),
         ]
 
     def __str__(self) -> str:
@@ -195,3 +257,90 @@ class AnnotationVersion(models.Model):
 
     def __str__(self) -> str:
         return f"annotation {self.annotation_id} v{self.version}"
+
+
+def new_entry_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+DEFAULT_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
+
+
+class CrowdEntry(models.Model):
+    """A project's entry link for a crowd platform: ``/e/<token>/?PROLIFIC_PID=…``.
+
+    The token is random and can be rotated, which closes every link handed out before.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="crowd_entry")
+    token = models.CharField(max_length=64, unique=True, default=new_entry_token)
+    is_open = models.BooleanField(default=True)
+    worker_param = models.CharField(max_length=50, default="PROLIFIC_PID")
+    study_param = models.CharField(max_length=50, default="STUDY_ID", blank=True)
+    session_param = models.CharField(max_length=50, default="SESSION_ID", blank=True)
+    items_per_session = models.PositiveIntegerField(
+        null=True, blank=True, default=20, validators=[MinValueValidator(1)],
+        help_text="Items a worker labels in one session; empty means until nothing is left.",
+    )
+    completion_code = models.CharField(max_length=100, blank=True)
+    screenout_code = models.CharField(
+        max_length=100, blank=True, help_text="Shown to workers who fail the qualification."
+    )
+    completion_url = models.CharField(
+        max_length=500, blank=True, default=DEFAULT_COMPLETION_URL,
+        help_text="https URL the worker is sent to at the end; {code} is replaced by the code.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    token_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"entry link of {self.project}"
+
+
+class CrowdWorker(models.Model):
+    """A platform worker in one project, bound to their own passwordless annotator account."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="crowd_workers")
+    worker_id = models.CharField(max_length=100)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crowd_worker"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "worker_id"], name="crowd_worker_unique_worker_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} in {self.project_id}"
+
+
+class WorkerSession(models.Model):
+    """One visit of a crowd worker (one platform session); quotas count per session."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        COMPLETED = "completed", "Completed"
+        SCREENED_OUT = "screened_out", "Screened out"
+
+    worker = models.ForeignKey(CrowdWorker, on_delete=models.CASCADE, related_name="sessions")
+    study_id = models.CharField(max_length=100, blank=True)
+    session_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "session_id"], name="worker_session_unique_session_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["worker", "-started_at"], name="worker_session_latest")]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id or self.pk} of {self.worker}"

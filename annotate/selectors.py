@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Aggregate, Count, Exists, FloatField, OuterRef, Q, QuerySet, Sum
 
 from annotate.errors import Forbidden, NotFound
 from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.services.gold import GoldScore, gold_score, task_type_agrees
 
 ITEM_STATUSES = ("open", "in_progress", "done")
 
@@ -60,7 +63,8 @@ class ProjectProgress:
 
 
 def project_progress(*, project: Project) -> ProjectProgress:
-    counts = Item.objects.filter(project=project).aggregate(
+    # Gold items are checks on the annotators, not work: they are not part of the progress.
+    counts = Item.objects.filter(project=project, is_gold=False).aggregate(
         n_items=Count("id"),
         n_done=Count("id", filter=Q(n_submitted__gte=project.overlap)),
         n_started=Count("id", filter=Q(n_submitted__gt=0)),
@@ -91,7 +95,7 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
         status=Assignment.Status.RESERVED
     )
     n_left = (
-        Item.objects.filter(project=project, n_submitted__lt=project.overlap)
+        Item.objects.filter(project=project, n_submitted__lt=project.overlap, is_gold=False)
         .filter(~Exists(finished_by_me))
         .count()
     )
@@ -138,3 +142,98 @@ def keyset_chunks(queryset: QuerySet[Any], *, chunk_size: int = 2000) -> Iterato
             return
         yield chunk
         last_pk = chunk[-1].pk
+
+
+# --- quality control and crowd operations (lead views)
+
+
+def flagged_annotator_ids(*, project: Project) -> set[int]:
+    """Annotators whose work is flagged: left out of exports and aggregates by default."""
+    return set(
+        Membership.objects.filter(project=project, flagged=True).values_list("user_id", flat=True)
+    )
+
+
+def annotations_for_aggregates(
+    *, project: Project, include_flagged: bool = False
+) -> QuerySet[Annotation]:
+    """The annotations that count in a project's aggregates: flagged annotators' left out."""
+    annotations = Annotation.objects.filter(project=project)
+    if not include_flagged:
+        annotations = annotations.exclude(annotator_id__in=flagged_annotators(project=project))
+    return annotations
+
+
+def flagged_annotators(*, project: Project) -> Any:
+    """The flagged annotators' user ids, as a subquery (part of the caller's one query)."""
+    return Membership.objects.filter(project=project, flagged=True).values("user_id")
+
+
+class _Median(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass
+class AnnotatorQuality:
+    membership: Membership
+    worker_id: str | None
+    n_done: int
+    gold: GoldScore
+    median_seconds: float | None
+    # Filled in by the analysis app when it computes agreement; shown as "—" until then.
+    agreement_with_consensus: float | None = None
+
+
+def _median_ms_by_annotator(project: Project) -> dict[int, float | None]:
+    annotations = Annotation.objects.filter(project=project, time_spent_ms__isnull=False)
+    if connection.vendor == "postgresql":
+        rows = annotations.order_by().values("annotator_id").annotate(m=_Median("time_spent_ms"))
+        return {row["annotator_id"]: row["m"] for row in rows}
+    values: dict[int, list[int]] = {}
+    for annotator_id, spent in annotations.values_list("annotator_id", "time_spent_ms"):
+        if spent is not None:
+            values.setdefault(annotator_id, []).append(spent)
+    return {annotator_id: float(median(spent)) for annotator_id, spent in values.items()}
+
+
+def annotator_quality(*, project: Project) -> list[AnnotatorQuality]:
+    """Per annotator of the project: items done, gold accuracy, median seconds per item."""
+    memberships = list(
+        Membership.objects.filter(project=project, role=Membership.Role.ANNOTATOR)
+        .select_related("user", "user__crowd_worker")
+        .order_by("user__username")
+    )
+    done = dict(
+        Annotation.objects.filter(project=project)
+        .order_by()
+        .values("annotator_id")
+        .annotate(n=Count("id"))
+        .values_list("annotator_id", "n")
+    )
+    medians = _median_ms_by_annotator(project)
+    gold_pairs: dict[int, list[tuple[Any, Any]]] = {}
+    for annotator_id, value, gold_value in Annotation.objects.filter(
+        project=project, item__is_gold=True, item__is_qualification=False
+    ).values_list("annotator_id", "value", "item__gold_value"):
+        gold_pairs.setdefault(annotator_id, []).append((value, gold_value))
+    agrees = task_type_agrees(project)
+    rows = []
+    for membership in memberships:
+        worker = getattr(membership.user, "crowd_worker", None)
+        median_ms = medians.get(membership.user_id)
+        rows.append(
+            AnnotatorQuality(
+                membership=membership,
+                worker_id=worker.worker_id if worker and worker.project_id == project.pk else None,
+                n_done=done.get(membership.user_id, 0),
+                gold=gold_score(gold_pairs.get(membership.user_id, []), agrees=agrees),
+                median_seconds=median_ms / 1000 if median_ms is not None else None,
+            )
+        )
+    return rows
+
+
+def gold_items(*, project: Project) -> QuerySet[Item]:
+    return Item.objects.filter(project=project, is_gold=True).order_by("-is_qualification", "id")

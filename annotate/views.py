@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotate import exporting, selectors, services
+from annotate import crowd_views, exporting, selectors, services
 from annotate.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
 from annotate.models import Assignment, Membership, Project
 from annotate.services.importing import detect_format
@@ -121,7 +121,9 @@ def _render_next(
     request: HttpRequest, project: Project, *, error: str | None = None,
     field_errors: list[dict[str, str]] | None = None, notice: str | None = None,
 ) -> HttpResponse:
-    assignment = services.assignment_reserve_next(project=project, annotator=_user(request))
+    assignment, stop = crowd_views.reserve_or_stop(request, project)
+    if stop is not None:  # instructions first, paused, or a crowd session that is over
+        return stop
     context = _item_context(request, project, assignment)
     context.update(error=error, field_errors=field_errors or [], notice=notice)
     return render(request, "annotate/_partials/item.html", context)
@@ -130,8 +132,13 @@ def _render_next(
 @login_required
 def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
-    assignment = services.assignment_reserve_next(project=project, annotator=_user(request))
+    assignment, stop = crowd_views.reserve_or_stop(request, project)
+    if stop is not None:  # instructions first, paused, or a crowd session that is over
+        return stop
     context = _item_context(request, project, assignment)
+    plugin = get_task_type(project.task_type)
+    context["task_scripts"] = plugin.annotator_scripts
+    context["task_styles"] = plugin.annotator_styles
     return render(request, "annotate/annotate.html", context)
 
 

@@ -4,5 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("annotate.api.urls")),
+    path("api/v1/", include("models_runtime.api.urls")),
     path("", include("annotate.urls")),
+    path("", include("models_runtime.urls")),
 ]

@@ -317,12 +317,14 @@ def test_annotator_project_detail_shows_only_their_own_progress(world):
 
 
 def test_next_item_payload_has_no_gold_answer(db):
-    project = ProjectFactory()
+    # Gold items are served only through gold interleaving (rate 1: first), beside ordinary work.
+    project = ProjectFactory(gold_rate=1.0)
     annotator = UserFactory(username="golden")
     MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
     gold = pair_record(1, gold={"preference": -2, "rationale": "SECRET-GOLD-RATIONALE"})
-    services.items_import(project=project, stream=io.BytesIO(_jsonl([gold]).encode()), fmt="jsonl")
-    assert Item.objects.get(project=project).is_gold
+    records = _jsonl([gold, pair_record(2)]).encode()
+    services.items_import(project=project, stream=io.BytesIO(records), fmt="jsonl")
+    assert Item.objects.get(project=project, external_id="pair-1").is_gold
 
     response = _api(annotator).post(f"/api/v1/projects/{project.pk}/next/")
 
@@ -336,11 +338,13 @@ def test_next_item_payload_has_no_gold_answer(db):
 
 
 def test_annotate_page_does_not_show_the_gold_answer(db):
-    project = ProjectFactory()
+    # Gold items are served only through gold interleaving (rate 1: first), beside ordinary work.
+    project = ProjectFactory(gold_rate=1.0)
     annotator = UserFactory(username="golden")
     MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
     gold = pair_record(1, gold={"preference": -2, "rationale": "SECRET-GOLD-RATIONALE"})
-    services.items_import(project=project, stream=io.BytesIO(_jsonl([gold]).encode()), fmt="jsonl")
+    records = _jsonl([gold, pair_record(2)]).encode()
+    services.items_import(project=project, stream=io.BytesIO(records), fmt="jsonl")
     client = Client()
     client.force_login(annotator)
 

@@ -17,6 +17,7 @@ from annotate import exporting, selectors, services
 from annotate.errors import Forbidden, InvalidInput
 from annotate.models import Membership
 from annotate.services.importing import detect_format
+from annotate.tasktypes import get_task_type
 
 from . import serializers as s
 
@@ -146,12 +147,11 @@ class NextApi(APIView):
         assignment = services.assignment_reserve_next(project=project, annotator=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(
-            {
-                "assignment": s.AssignmentOut(assignment).data,
-                "item": s.AnnotatorItemOut(assignment.item).data,
-            }
+        item = s.AnnotatorItemOut(assignment.item).data
+        item["payload"] = get_task_type(project.task_type).annotator_payload(
+            assignment.item.payload
         )
+        return Response({"assignment": s.AssignmentOut(assignment).data, "item": item})
 
 
 class SubmitApi(APIView):
@@ -197,6 +197,9 @@ class ExportApi(APIView):
             OpenApiParameter("identities", bool, required=False,
                              description="real usernames instead of pseudonymous annotator ids"),
             OpenApiParameter("diverging", enum=["keep", "drop", "only"], required=False),
+            OpenApiParameter("include_flagged", bool, required=False,
+                             description="keep the annotations of flagged (paused) annotators, "
+                             "left out by default"),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
@@ -216,6 +219,7 @@ class ExportApi(APIView):
             shape=shape,
             identities=params.get("identities") in {"1", "true", "yes"},
             options=options,
+            include_flagged=params.get("include_flagged") in {"1", "true", "yes"},
         )
         content_type, extension = exporting.FORMATS[fmt]
         response = StreamingHttpResponse(

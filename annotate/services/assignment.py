@@ -24,8 +24,11 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound
+from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
+from annotate.services.crowd import quota_reached
+from annotate.services.gold import annotator_gold_review, gold_pick
+from annotate.services.onboarding import annotator_stop, qualification_next
 from annotate.tasktypes import SchemaError, get_task_type
 
 MAX_CANDIDATES_PER_CALL = 50
@@ -37,6 +40,9 @@ LOCK_WAIT_SECONDS = 0.005
 ``MAX_LOCK_WAITS * LOCK_WAIT_SECONDS`` before answering that nothing is left."""
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+_RNG = random.SystemRandom()
+"""Draws whether ``next`` serves a gold item; tests pass a seeded ``random.Random``."""
 
 
 def _live_reservations(*, now: datetime, exclude_annotator: Any = None) -> Any:
@@ -61,66 +67,106 @@ def _lock_membership(*, project: Project, annotator: User) -> Membership:
 
 
 def assignment_reserve_next(
-    *, project: Project, annotator: User, now: datetime | None = None
+    *,
+    project: Project,
+    annotator: User,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
 ) -> Assignment | None:
     """Reserve the next item for ``annotator``; ``None`` when nothing is left for them.
 
-    An annotator with a live reservation gets it back. Otherwise the item chosen is one they have
-    not submitted or skipped, that still needs annotations counting live reservations, closest to
-    done first, then in a stable random order.
+    An annotator with a live reservation gets it back. A paused annotator, one who has not yet
+    confirmed required instructions, or one who failed the qualification is refused (the errors
+    of ``annotate.services.onboarding``); qualification items come before real work; a crowd
+    worker whose session quota is reached gets ``None``. Otherwise, with probability
+    ``project.gold_rate`` (drawn from ``rng``), a gold item they have not seen, else the item
+    chosen is one they have not submitted or skipped, that still needs annotations counting live
+    reservations, closest to done first, then in a stable random order. Gold items are served
+    only while ordinary work remains.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_membership(project=project, annotator=annotator)
-        live = (
-            Assignment.objects.select_related("item")
-            .filter(
-                project=project,
-                annotator=annotator,
-                status=Assignment.Status.RESERVED,
-                expires_at__gt=now,
+        membership = _lock_membership(project=project, annotator=annotator)
+        stop = annotator_stop(membership=membership, project=project)
+        if stop is None:
+            outcome = _reserve_for(
+                membership=membership, project=project, annotator=annotator, now=now,
+                rng=rng or _RNG,
             )
-            .order_by("reserved_at")
-            .first()
-        )
-        if live is not None:
-            return live
+    # Raised outside the transaction, so that what the gate recorded (a failed qualification)
+    # is committed.
+    if stop is not None:
+        raise stop
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
 
-        finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
-            status=Assignment.Status.RESERVED
+
+def _reserve_for(
+    *, membership: Membership, project: Project, annotator: User, now: datetime,
+    rng: random.Random,
+) -> Assignment | ServiceError | None:
+    live = (
+        Assignment.objects.select_related("item")
+        .filter(
+            project=project,
+            annotator=annotator,
+            status=Assignment.Status.RESERVED,
+            expires_at__gt=now,
         )
-        candidates = (
-            Item.objects.filter(project=project, n_submitted__lt=project.overlap)
-            .alias(live=_live_reservations(now=now))
-            .filter(~Exists(finished_by_me), n_submitted__lt=project.overlap - F("live"))
-            .order_by("-n_submitted", "rank")
-        )
-        tried: list[int] = []
-        waits = 0
-        while len(tried) < MAX_CANDIDATES_PER_CALL:
-            remaining = candidates.exclude(pk__in=tried)
-            item = remaining.select_for_update(skip_locked=True, of=("self",)).first()
-            if item is None:
-                # Every candidate left is locked by another reserve or submit, which ends in
-                # milliseconds: wait and look again rather than say nothing is left. Polling,
-                # not a blocking lock, so two reserves can never deadlock on each other.
-                if waits < MAX_LOCK_WAITS and remaining.exists():
-                    waits += 1
-                    time.sleep(LOCK_WAIT_SECONDS)
-                    continue
-                return None
-            # Exact now: every reservation of this item is made under the lock we hold.
-            others_live = (
-                Assignment.objects.filter(
-                    item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
-                )
-                .exclude(annotator=annotator)
-                .count()
-            )
-            if item.n_submitted + others_live < project.overlap:
-                return _reserve(project=project, item=item, annotator=annotator, now=now)
-            tried.append(item.pk)
+        .order_by("reserved_at")
+        .first()
+    )
+    if live is not None:
+        return live
+
+    qualification_item, failed = qualification_next(membership=membership, project=project)
+    if failed is not None:
+        return failed
+    if qualification_item is not None:
+        return _reserve(project=project, item=qualification_item, annotator=annotator, now=now)
+    if quota_reached(project=project, annotator=annotator):
         return None
+
+    finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
+        status=Assignment.Status.RESERVED
+    )
+    candidates = (
+        Item.objects.filter(project=project, n_submitted__lt=project.overlap, is_gold=False)
+        .alias(live=_live_reservations(now=now))
+        .filter(~Exists(finished_by_me), n_submitted__lt=project.overlap - F("live"))
+        .order_by("-n_submitted", "rank")
+    )
+    if project.gold_rate > 0 and rng.random() < project.gold_rate and candidates.exists():
+        gold = gold_pick(project=project, annotator=annotator, rng=rng)
+        if gold is not None:
+            return _reserve(project=project, item=gold, annotator=annotator, now=now)
+    tried: list[int] = []
+    waits = 0
+    while len(tried) < MAX_CANDIDATES_PER_CALL:
+        remaining = candidates.exclude(pk__in=tried)
+        item = remaining.select_for_update(skip_locked=True, of=("self",)).first()
+        if item is None:
+            # Every candidate left is locked by another reserve or submit, which ends in
+            # milliseconds: wait and look again rather than say nothing is left. Polling,
+            # not a blocking lock, so two reserves can never deadlock on each other.
+            if waits < MAX_LOCK_WAITS and remaining.exists():
+                waits += 1
+                time.sleep(LOCK_WAIT_SECONDS)
+                continue
+            return None
+        # Exact now: every reservation of this item is made under the lock we hold.
+        others_live = (
+            Assignment.objects.filter(
+                item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
+            )
+            .exclude(annotator=annotator)
+            .count()
+        )
+        if item.n_submitted + others_live < project.overlap:
+            return _reserve(project=project, item=item, annotator=annotator, now=now)
+        tried.append(item.pk)
+    return None
 
 
 def _reserve(
@@ -170,8 +216,27 @@ def annotation_submit(
     Resubmitting updates the annotation in place and keeps the earlier version in history. A
     submit after the reservation expired (or after a skip) is accepted only if the item still
     needs it, counting other annotators' live reservations; otherwise ``Conflict`` says why.
+    An answer on a gold item is always accepted, and then the annotator's gold accuracy is
+    reviewed (``annotate.services.gold``), which may pause them.
     """
     now = now or timezone.now()
+    annotation, created, is_gold = _store_annotation(
+        assignment_id=assignment_id, annotator=annotator, value=value,
+        time_spent_ms=time_spent_ms, now=now,
+    )
+    if is_gold:
+        annotator_gold_review(project=annotation.project, annotator=annotator, now=now)
+    return annotation, created
+
+
+def _store_annotation(
+    *,
+    assignment_id: int,
+    annotator: User,
+    value: Any,
+    time_spent_ms: int | None,
+    now: datetime,
+) -> tuple[Annotation, bool, bool]:
     if time_spent_ms is not None and not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
         raise InvalidInput(
             "time_spent_ms out of range",
@@ -196,10 +261,13 @@ def annotation_submit(
 
         existing = Annotation.objects.filter(assignment=assignment).first()
         if existing is not None:
-            return _resubmit(existing, cleaned, time_spent_ms=time_spent_ms, now=now), False
+            resubmitted = _resubmit(existing, cleaned, time_spent_ms=time_spent_ms, now=now)
+            return resubmitted, False, item.is_gold
 
         on_time = assignment.status == Assignment.Status.RESERVED and assignment.expires_at > now
-        if on_time:
+        if item.is_gold:
+            still_needed = True  # gold items are for everyone: no overlap to respect
+        elif on_time:
             still_needed = item.n_submitted < project.overlap
         else:
             others_live = (
@@ -232,7 +300,7 @@ def annotation_submit(
         assignment.finished_at = now
         assignment.save(update_fields=["status", "finished_at"])
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
-        return annotation, True
+        return annotation, True, item.is_gold
 
 
 def _resubmit(

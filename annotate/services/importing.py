@@ -212,7 +212,8 @@ def items_import(
     """
     plugin = get_task_type(project.task_type)
     stream = as_buffered(stream)
-    records = parse_records(stream, fmt=fmt, plugin=plugin)
+    source = plugin.import_source(stream, fmt=fmt)
+    records = parse_records(source.stream, fmt=source.fmt, plugin=plugin)
     if adapter:
         adapters = plugin.adapters()
         if adapter not in adapters:
@@ -222,6 +223,8 @@ def items_import(
                 detail=[{"field": "adapter", "message": f"unknown adapter {adapter!r}"}],
             )
         records = adapters[adapter](records)
+    if source.finish is not None:
+        records = source.finish(records)
 
     batch_size = settings.DISSENSUS_IMPORT_BATCH_SIZE
     max_errors = settings.DISSENSUS_IMPORT_MAX_ERRORS
@@ -265,6 +268,9 @@ def items_import(
             result.total += 1
             if isinstance(record, ParseProblem):
                 bad(line, [{"field": "(line)", "message": record.message}])
+                continue
+            if isinstance(record, SchemaError):  # an adapter's verdict on a source row
+                bad(line, record.as_list())
                 continue
             try:
                 external_id, payload, gold_value = _validate_record(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from .base import FieldError, ItemSummary, SchemaError, TaskType
+from .derailment import Derailment
 from .preference_pair import PreferencePair
+from .tom import Tom
+from .visual_argument import VisualArgument
 
 _REGISTRY: dict[str, TaskType] = {}
 
@@ -30,6 +33,9 @@ def task_type_choices() -> list[tuple[str, str]]:
 
 
 register(PreferencePair())
+register(Derailment())
+register(Tom())
+register(VisualArgument())
 
 __all__ = [
     "FieldError",

@@ -68,6 +68,66 @@ class ItemSummary:
 Adapter = Callable[[Iterator[tuple[int, dict[str, Any]]]], Iterator[tuple[int, dict[str, Any]]]]
 
 
+@dataclass
+class ImportSource:
+    """Where an import's records come from (see ``TaskType.import_source``).
+
+    ``stream`` and ``fmt`` are what the importer parses; ``finish``, when set, runs on the records
+    after the adapter and before validation (e.g. to resolve file references and store the files).
+    """
+
+    stream: Any
+    fmt: str | None
+    finish: Callable[[Iterator[tuple[int, Any]]], Iterator[tuple[int, Any]]] | None = None
+
+
+@dataclass(frozen=True)
+class AgreementField:
+    """One field the analysis measures agreement on (``TaskType.agreement_fields``).
+
+    A value is read either by ``path`` (keys into the annotation value; read in SQL, so it is fast
+    on big projects), then recoded by ``transform`` (a vectorised function on a float array), or by
+    ``extract(value, payload)`` when it needs the item (a comment id's position, say). Nominal
+    fields may give any JSON scalar; the other levels need numbers. ``None`` means no value.
+    ``level`` is ``nominal``, ``ordinal``, ``interval``, ``ratio`` or ``custom`` (``distance``).
+    ``tolerance`` adds agreement within +-tolerance; ``reference(payload)`` a gold answer to score
+    against; the ``primary`` field is the one of annotator agreement and model accuracy.
+    """
+
+    name: str
+    label: str
+    level: str = "nominal"
+    path: tuple[str, ...] = ()
+    transform: Callable[[Any], Any] | None = None
+    extract: Callable[[Mapping[str, Any], Mapping[str, Any]], Any] | None = None
+    distance: Callable[[float, float], float] | None = None
+    tolerance: float | None = None
+    reference: Callable[[Mapping[str, Any]], Any] | None = None
+    primary: bool = False
+    value_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DivergenceSpec:
+    """How a task type's items diverge (``TaskType.divergence``): which agreement statuses a lead
+    reviews, the default taxonomy of reasons, and how to read a model's prediction against them."""
+
+    statuses: tuple[str, ...]
+    diverging: frozenset[str]
+    agreeing: frozenset[str]
+    # The agreement field whose values feed ``TaskType.agreement_status``.
+    status_field: str
+    default_taxonomy: tuple[tuple[str, tuple[str, ...]], ...]
+    # The two texts the cheap suggestion signals compare (``analysis.suggestions``).
+    texts: Callable[[Mapping[str, Any]], tuple[str, str] | None]
+    # A prediction's uncertainty from its score and distribution (higher = less sure).
+    uncertainty: Callable[[float | None, Mapping[str, Any] | None], float | None]
+    # Whether a prediction's value picks a winner (not a tie).
+    picks_winner: Callable[[Mapping[str, Any]], bool | None]
+    # The template showing one item in the leads' review queue (context: ``item``, ``payload``).
+    review_template: str = ""
+
+
 class TaskType:
     """Base class of the plug-ins; subclasses set the class attributes and override hooks."""
 
@@ -76,6 +136,9 @@ class TaskType:
     item_schema: ClassVar[type[BaseModel]]
     annotation_schema: ClassVar[type[BaseModel]]
     annotator_template: ClassVar[str]
+    # Static files the annotator page loads for this type (paths under static/).
+    annotator_scripts: ClassVar[tuple[str, ...]] = ()
+    annotator_styles: ClassVar[tuple[str, ...]] = ()
     default_config: ClassVar[dict[str, Any]] = {}
     # Columns of the platform's own CSV layout holding JSON (lists, objects).
     csv_json_columns: ClassVar[frozenset[str]] = frozenset({"metadata"})
@@ -112,7 +175,20 @@ class TaskType:
         """Named import adapters beyond the platform's own format."""
         return {}
 
+    def import_source(self, stream: Any, *, fmt: str | None) -> ImportSource:
+        """The records of an import. The default parses ``stream`` as it is; a task type may
+        accept other containers (a zip of images plus a manifest) or post-process records."""
+        return ImportSource(stream=stream, fmt=fmt)
+
+    def item_files(self, payload: Mapping[str, Any]) -> dict[str, str]:
+        """Files an item refers to, as ``{key: storage path}``, served to project members."""
+        return {}
+
     # --- annotator UI
+    def annotator_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What an annotator may see of an item: gold and reference answers left out."""
+        return dict(payload)
+
     def shown_order(self, payload: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
         return {}
 
@@ -131,7 +207,24 @@ class TaskType:
         """The primary label of an annotation, the unit of distributions and majorities."""
         raise NotImplementedError
 
+    def gold_agrees(self, value: Mapping[str, Any], gold_value: Mapping[str, Any]) -> bool:
+        """Whether an annotation counts as right on a gold item; by default, the same label."""
+        return bool(self.label_of(value) == self.label_of(gold_value))
+
     def agreement_status(self, labels: list[Any]) -> str | None:
+        return None
+
+    # --- analysis (the ``analysis`` app reads these; none by default)
+    def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
+        """The fields agreement is measured on, for a project's configuration."""
+        return []
+
+    def divergence(self) -> DivergenceSpec | None:
+        """Divergence review (statuses, taxonomy, suggestions), for types that have it."""
+        return None
+
+    def position_pick(self, value: Mapping[str, Any], shown_order: Mapping[str, Any]) -> str | None:
+        """``left`` or ``right``: the on-screen side an annotation picked (position bias)."""
         return None
 
     def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:

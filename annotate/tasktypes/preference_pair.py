@@ -6,6 +6,7 @@ the responses in a random left/right order, stored per assignment as ``shown_ord
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator, Mapping
 from statistics import fmean
@@ -15,11 +16,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from analysis.stats.preference import (
     DIVERGING_STATUSES,
+    AgreementStatus,
     SCALE,
     preference_agreement_status,
 )
 
-from .base import FieldError, ItemSummary, TaskType
+from .base import AgreementField, DivergenceSpec, FieldError, ItemSummary, TaskType
 
 def _not_blank(text: str) -> str:
     if not text.strip():
@@ -151,6 +153,14 @@ class PreferencePair(TaskType):
     def label_of(self, value: Mapping[str, Any]) -> int:
         return int(value["preference"])
 
+    def gold_agrees(self, value: Mapping[str, Any], gold_value: Mapping[str, Any]) -> bool:
+        """Right when on the gold answer's side (or a tie for a tie gold): "A much better" for
+        a gold "A better" is not an error; the strength of a preference is a matter of taste."""
+        def side(vote: int) -> int:
+            return (vote > 0) - (vote < 0)
+
+        return side(self.label_of(value)) == side(self.label_of(gold_value))
+
     def agreement_status(self, labels: list[Any]) -> str | None:
         status = preference_agreement_status(labels)
         return status.value if status else None
@@ -164,6 +174,76 @@ class PreferencePair(TaskType):
 
     def export_shapes(self) -> dict[str, Any]:
         return {"preference_pairs": preference_pair_rows}
+
+    # --- analysis
+    def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
+        """The signed scale as ordinal and interval data, the side alone (A / tie / B) as nominal
+        data (the primary field: annotator agreement and model accuracy), each aspect ordinal."""
+        fields = [
+            AgreementField("side", "Side (A / tie / B)", "nominal", path=("preference",),
+                           transform=_side, primary=True,
+                           value_labels={"-1": "A", "0": "tie", "1": "B"}),
+            AgreementField("preference", "Preference (ordinal)", "ordinal", path=("preference",)),
+            AgreementField("preference_interval", "Preference (interval)", "interval",
+                           path=("preference",)),
+        ]
+        for aspect in self.config(config)["aspects"]:
+            fields.append(AgreementField(f"aspect:{aspect}", f"Aspect: {aspect} (ordinal)",
+                                         "ordinal", path=("aspects", aspect)))
+        return fields
+
+    def divergence(self) -> DivergenceSpec:
+        return PREFERENCE_DIVERGENCE
+
+    def position_pick(self, value: Mapping[str, Any], shown_order: Mapping[str, Any]) -> str | None:
+        vote = int(value["preference"])
+        if vote == 0 or shown_order.get("left") not in ("a", "b"):
+            return None
+        chosen = "a" if vote < 0 else "b"
+        return "left" if shown_order["left"] == chosen else "right"
+
+
+def _side(votes: Any) -> Any:
+    """-1 for A, 0 for a tie, +1 for B (NaN stays NaN); works on floats and NumPy arrays."""
+    return (votes > 0) * 1.0 - (votes < 0) * 1.0 + votes * 0.0
+
+
+def _texts(payload: Mapping[str, Any]) -> tuple[str, str]:
+    return str(payload.get("response_a", "")), str(payload.get("response_b", ""))
+
+
+def _uncertainty(score: float | None, distribution: Mapping[str, Any] | None) -> float | None:
+    """``-|P(B better) - 0.5|`` from the score; else the entropy of the label distribution."""
+    if score is not None:
+        return -abs(float(score) - 0.5)
+    if distribution:
+        probabilities = [float(p) for p in distribution.values() if float(p) > 0]
+        return -sum(p * math.log(p) for p in probabilities)
+    return None
+
+
+def _picks_winner(value: Mapping[str, Any]) -> bool | None:
+    preference = value.get("preference")
+    return None if preference is None else int(preference) != 0
+
+
+PREFERENCE_DIVERGENCE = DivergenceSpec(
+    statuses=tuple(status.value for status in AgreementStatus),
+    diverging=frozenset(status.value for status in DIVERGING_STATUSES),
+    agreeing=frozenset({AgreementStatus.HIGH_AGREEMENT_PREFERENCE.value}),
+    status_field="preference",
+    # Zhang et al. (2024), "Diverging Preferences", Table 1: four classes and their categories.
+    default_taxonomy=(
+        ("Task underspecification", ("Task underspecification",)),
+        ("Response style", ("Verbosity", "Format", "Complexity", "Aesthetic taste")),
+        ("Refusals", ("Comply vs. refuse", "Refuse vs. refuse")),
+        ("Annotation errors", ("Hallucination or factual error", "Degenerate output")),
+    ),
+    texts=_texts,
+    uncertainty=_uncertainty,
+    picks_winner=_picks_winner,
+    review_template="analysis/review/preference_pair.html",
+)
 
 
 def preference_pair_rows(

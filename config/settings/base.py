@@ -161,11 +161,24 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# The queue of tasks sent without one (CPU workers consume it); GPU work goes to "gpu".
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery") or "celery"
+# Model runs: items per chunk (one Celery task), and how long a worker's claim on a chunk lasts
+# without a sign of life before another worker takes the chunk over (it renews after each batch).
+DISSENSUS_MODEL_RUN_CHUNK_SIZE = env_int("DISSENSUS_MODEL_RUN_CHUNK_SIZE", 256)
+DISSENSUS_MODEL_RUN_LEASE_SECONDS = env_int("DISSENSUS_MODEL_RUN_LEASE_SECONDS", 300)
 
 # --- Dissensus
 DISSENSUS_DEFAULT_RESERVATION_SECONDS = env_int("DISSENSUS_DEFAULT_RESERVATION_SECONDS", 1800)
 DISSENSUS_IMPORT_BATCH_SIZE = env_int("DISSENSUS_IMPORT_BATCH_SIZE", 2000)
 DISSENSUS_IMPORT_MAX_ERRORS = env_int("DISSENSUS_IMPORT_MAX_ERRORS", 1000)
+# Item images (visual arguments): size and pixel limits, checked by content with Pillow.
+DISSENSUS_IMAGE_MAX_BYTES = env_int("DISSENSUS_IMAGE_MAX_BYTES", 20 * 1024 * 1024)
+DISSENSUS_IMAGE_MAX_PIXELS = env_int("DISSENSUS_IMAGE_MAX_PIXELS", 64_000_000)
+# Off by default: when on, a lead's manifest makes the server fetch URLs of the lead's choosing.
+DISSENSUS_IMAGE_FETCH_URLS = env_bool("DISSENSUS_IMAGE_FETCH_URLS", False)
+DISSENSUS_IMAGE_FETCH_TIMEOUT = env_int("DISSENSUS_IMAGE_FETCH_TIMEOUT", 20)
+DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES = env_int("DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES", 2 * 1024**3)
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from annotate import services
 from annotate.demo_data import DEMO_INSTRUCTIONS, DEMO_PROJECT_NAME, demo_pairs_jsonl
+from annotate.demo_data_more import demo_more_projects
 from annotate.models import Membership, Project
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class Command(BaseCommand):
             result = services.items_import(
                 project=project, stream=io.BytesIO(demo_pairs_jsonl()), fmt="jsonl"
             )
+            # One more demo project per task type (derailment, tom, visual_argument).
+            more = demo_more_projects(lead=lead, annotators=[user for user, *_ in accounts[1:]])
 
         write = self.stdout.write
         write(self.style.SUCCESS(f"Demo project {project.pk}: {project.name}"))
@@ -80,6 +83,9 @@ class Command(BaseCommand):
             f"  items: {result.created} created, {result.updated} updated "
             f"(overlap {project.overlap})"
         )
+        for extra, extra_result in more:
+            write(self.style.SUCCESS(f"Demo project {extra.pk}: {extra.name}"))
+            write(f"  items: {extra_result.created} created, {extra_result.updated} updated")
         write("")
         write(f"Log in at {url} as one of:")
         write("")

@@ -53,6 +53,11 @@ class Command(BaseCommand):
             choices=["keep", "drop", "only"],
             help="preference_pairs: keep (default), drop or keep only the diverging items",
         )
+        parser.add_argument(
+            "--include-flagged",
+            action="store_true",
+            help="keep the annotations of flagged (paused) annotators, left out by default",
+        )
 
     def handle(
         self,
@@ -63,6 +68,7 @@ class Command(BaseCommand):
         output: str | None,
         identities: bool,
         diverging: str | None,
+        include_flagged: bool = False,
         **options: Any,
     ) -> None:
         project = Project.objects.filter(pk=project_id).first()
@@ -73,7 +79,8 @@ class Command(BaseCommand):
         options_for_shape = {"diverging": diverging} if diverging is not None else {}
         try:
             rows = exporting.export_rows(
-                project, shape=shape, identities=identities, options=options_for_shape
+                project, shape=shape, identities=identities, options=options_for_shape,
+                include_flagged=include_flagged,
             )
         except InvalidInput as exc:
             raise CommandError(exc.message) from None

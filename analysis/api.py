@@ -1,0 +1,98 @@
+"""REST API of the analysis (lead-only): ``agreement/`` and ``divergence/``, JSON or CSV.
+
+``?format=csv&table=<name>`` downloads one table of the figures (``analysis.tables``). When a big
+project has no figures yet, the answer is 202 with ``pending: true`` while they are computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate.errors import InvalidInput
+from annotate.models import Membership
+from annotate.selectors import project_get
+
+from . import services, tables
+
+
+def _table_response(request: Request, data: dict[str, Any], choices: dict[str, Any],
+                    default: str, name: str) -> HttpResponse:
+    table = request.query_params.get("table", default)
+    if table not in choices:
+        raise InvalidInput(
+            f"table must be one of {', '.join(choices)}",
+            detail=[{"field": "table", "message": f"unknown table {table!r}"}],
+        )
+    response = HttpResponse(tables.to_csv(choices[table](data)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{table}.csv"'
+    return response
+
+
+def _format(request: Request) -> str:
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidInput("format must be json or csv",
+                           detail=[{"field": "format", "message": f"unknown format {fmt!r}"}])
+    return fmt
+
+
+def _pending(view: services.AnalysisView) -> Response:
+    return Response({"pending": True, "fresh": False}, status=status.HTTP_202_ACCEPTED)
+
+
+PARAMETERS = [
+    OpenApiParameter("format", enum=["json", "csv"], required=False),
+    OpenApiParameter("table", str, required=False, description="the table a CSV download holds"),
+]
+
+
+class AgreementApi(APIView):
+    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT,
+                                                     202: OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: int) -> Any:
+        """Agreement per field, annotators, model versus humans, progress."""
+        project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
+        fmt = _format(request)
+        view = services.analysis_get(project=project)
+        if view.data is None:
+            return _pending(view)
+        if fmt == "csv":
+            return _table_response(request, view.data, tables.AGREEMENT_TABLES, "fields",
+                                   f"project-{project.pk}-agreement")
+        body = {key: value for key, value in view.data.items() if key != "divergence"}
+        body.update(fresh=view.fresh, pending=view.pending)
+        return Response(body)
+
+
+class DivergenceApi(APIView):
+    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT,
+                                                     202: OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: int) -> Any:
+        """Status counts, the taxonomy distribution, and every diverging item with its tags."""
+        project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
+        fmt = _format(request)
+        view = services.analysis_get(project=project)
+        if view.data is None:
+            return _pending(view)
+        body = services.divergence_report(project=project, data=view.data)
+        if fmt == "csv":
+            return _table_response(request, body, tables.DIVERGENCE_TABLES, "items",
+                                   f"project-{project.pk}-divergence")
+        body.update(fresh=view.fresh, pending=view.pending)
+        return Response(body)
+
+
+urlpatterns = [
+    path("projects/<int:project_id>/agreement/", AgreementApi.as_view(), name="api-agreement"),
+    path("projects/<int:project_id>/divergence/", DivergenceApi.as_view(),
+         name="api-divergence"),
+]

@@ -1,0 +1,310 @@
+"""Reads for the analysis: reliability matrices and the other facts, built from a few queries.
+
+Every read goes through ``annotate.selectors.annotations_for_aggregates``: the annotations of
+flagged (paused) annotators are left out. Gold items are checks on the annotators, not work, so
+they are left out of agreement too (gold accuracy is read on its own). No query runs per item:
+values are read as columns (JSON paths in SQL where the task type gives them) and placed into
+NumPy arrays, annotators x items, ``NaN`` where an annotator did not label an item.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Max, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import TruncDate
+
+from annotate.models import Annotation, Item, Membership, Project
+from annotate.selectors import annotations_for_aggregates
+from annotate.tasktypes.base import AgreementField
+from models_runtime.models import ModelRun, Prediction
+
+from .models import DivergenceTag, TaxonomyCategory
+
+
+def analysis_annotations(*, project: Project) -> QuerySet[Annotation]:
+    """The annotations agreement is computed on: flagged annotators' and gold items' left out."""
+    return annotations_for_aggregates(project=project).filter(item__is_gold=False)
+
+
+def analysis_source_key(*, project: Project) -> tuple[str, int]:
+    """What the figures depend on, as a short key, and the number of annotations counted.
+
+    Annotations counted and their latest change, the flagged annotators, the finished model runs:
+    figures computed under the same key are still right.
+    """
+    annotations = analysis_annotations(project=project).aggregate(
+        n=Count("id"), latest=Max("updated_at")
+    )
+    flagged = Membership.objects.filter(project=project, flagged=True).aggregate(
+        n=Count("id"), latest=Max("status_changed_at")
+    )
+    runs = ModelRun.objects.filter(project=project, status=ModelRun.Status.DONE).aggregate(
+        n=Count("id"), latest=Max("id"), finished=Max("finished_at")
+    )
+    latest = annotations["latest"].isoformat() if annotations["latest"] else "-"
+    flagged_at = flagged["latest"].isoformat() if flagged["latest"] else "-"
+    finished = runs["finished"].isoformat() if runs["finished"] else "-"
+    key = (
+        f"a{annotations['n']}@{latest};f{flagged['n']}@{flagged_at};"
+        f"r{runs['n']}:{runs['latest'] or 0}@{finished}"
+    )
+    return key, int(annotations["n"])
+
+
+@dataclass
+class FieldData:
+    """One agreement field's values, annotators x items (``NaN`` = no value)."""
+
+    field: AgreementField
+    data: np.ndarray
+    # For nominal fields read as text: the label of each code (code = index). ``None`` when the
+    # values are numbers already.
+    codes: list[str] | None = None
+
+    def label(self, code: float) -> str:
+        if math.isnan(code):
+            return ""
+        text = self.codes[int(code)] if self.codes is not None else _number_text(code)
+        return str(self.field.value_labels.get(text, text))
+
+    def code_of(self, raw: Any) -> float:
+        """The code of a value read in Python (a prediction), consistent with the annotations'."""
+        if raw is None:
+            return math.nan
+        if self.codes is None:
+            number = float(raw)
+            if self.field.transform is not None:
+                number = float(self.field.transform(number))
+            return number
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        if text not in self.codes:
+            self.codes.append(text)
+        return float(self.codes.index(text))
+
+
+@dataclass
+class ReliabilityData:
+    annotator_ids: np.ndarray
+    item_ids: np.ndarray
+    fields: dict[str, FieldData] = field(default_factory=dict)
+
+    @property
+    def n_annotations(self) -> int:
+        if not self.fields:
+            return 0
+        first = next(iter(self.fields.values()))
+        return int(np.count_nonzero(~np.isnan(first.data)))
+
+    def item_index(self) -> dict[int, int]:
+        return {int(item_id): column for column, item_id in enumerate(self.item_ids)}
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _path_expression(path: Sequence[str]) -> Any:
+    expression: Any = "value"
+    for key in path[:-1]:
+        expression = KeyTransform(key, expression)
+    return KeyTextTransform(path[-1], expression)
+
+
+def _numbers(column: Iterable[Any]) -> np.ndarray:
+    return np.array([math.nan if v is None else float(v) for v in column], dtype=float)
+
+
+def _coded(field_: AgreementField, column: Sequence[Any]) -> tuple[np.ndarray, list[str] | None]:
+    """Numbers for ordered levels (and for nominal fields with a transform); codes otherwise."""
+    if field_.level != "nominal" or field_.transform is not None:
+        numbers = _numbers(column)
+        if field_.transform is not None:
+            numbers = np.asarray(field_.transform(numbers), dtype=float)
+        return numbers, None
+    texts = [None if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in column]
+    codes = sorted({t for t in texts if t is not None})
+    index = {text: code for code, text in enumerate(codes)}
+    return np.array([math.nan if t is None else index[t] for t in texts], dtype=float), codes
+
+
+def extract_py(field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
+    """A field's raw value from an annotation (or prediction) value, in Python."""
+    if field_.extract is not None:
+        return field_.extract(value, payload)
+    current: Any = value
+    for key in field_.path:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    return current
+
+
+def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:
+    """Every field's annotators x items matrix, from one query (two when a field needs items)."""
+    by_path = [f for f in fields if f.extract is None]
+    by_python = [f for f in fields if f.extract is not None]
+    paths = sorted({f.path for f in by_path})
+    aliases = {path: f"v{n}" for n, path in enumerate(paths)}
+    annotations = analysis_annotations(project=project).order_by()
+    if aliases:
+        annotations = annotations.annotate(
+            **{alias: _path_expression(path) for path, alias in aliases.items()}
+        )
+    columns = ["annotator_id", "item_id", *aliases.values()]
+    if by_python:
+        columns.append("value")
+    rows = list(annotations.values_list(*columns))
+    if not rows:
+        empty = np.empty((0, 0))
+        return ReliabilityData(
+            annotator_ids=np.array([], dtype=np.int64),
+            item_ids=np.array([], dtype=np.int64),
+            fields={f.name: FieldData(f, empty.copy(), [] if f.level == "nominal" else None)
+                    for f in fields},
+        )
+    transposed = list(zip(*rows, strict=True))
+    annotator_ids, rows_index = np.unique(np.array(transposed[0], dtype=np.int64),
+                                          return_inverse=True)
+    item_ids, columns_index = np.unique(np.array(transposed[1], dtype=np.int64),
+                                        return_inverse=True)
+    shape = (len(annotator_ids), len(item_ids))
+    result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
+
+    def place(field_: AgreementField, column: Sequence[Any]) -> None:
+        values, codes = _coded(field_, column)
+        data = np.full(shape, np.nan)
+        data[rows_index, columns_index] = values
+        result.fields[field_.name] = FieldData(field_, data, codes)
+
+    path_columns = {path: transposed[2 + n] for n, path in enumerate(paths)}
+    if by_python:
+        values = transposed[-1]
+        payloads = dict(
+            Item.objects.filter(pk__in=[int(i) for i in item_ids]).values_list("id", "payload")
+        )
+    for field_ in fields:
+        if field_.extract is None:
+            place(field_, path_columns[field_.path])
+        else:
+            place(field_, [field_.extract(value, payloads[item_id])
+                           for value, item_id in zip(values, transposed[1], strict=True)])
+    return result
+
+
+def item_payloads(*, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    return dict(Item.objects.filter(pk__in=list(item_ids)).values_list("id", "payload"))
+
+
+@dataclass
+class AnnotationFacts:
+    """Per annotation: who, and (for position bias) the on-screen side they picked."""
+
+    annotator_ids: list[int]
+    picks: list[str | None]
+
+
+def position_facts(*, project: Project, position_pick: Any) -> AnnotationFacts:
+    """The on-screen side each counted annotation picked, through the task type's hook."""
+    rows = analysis_annotations(project=project).order_by().values_list(
+        "annotator_id", "value", "shown_order"
+    )
+    annotator_ids: list[int] = []
+    picks: list[str | None] = []
+    for annotator_id, value, shown_order in rows.iterator(chunk_size=5000):
+        annotator_ids.append(annotator_id)
+        picks.append(position_pick(value, shown_order or {}))
+    return AnnotationFacts(annotator_ids=annotator_ids, picks=picks)
+
+
+def annotations_per_day(*, project: Project) -> list[tuple[str, int]]:
+    """Counted annotations per day of first submission, oldest first (the progress chart)."""
+    rows = (
+        annotations_for_aggregates(project=project)
+        .filter(item__is_gold=False)
+        .annotate(day=TruncDate("created_at"))
+        .order_by("day")
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return [(day.isoformat(), n) for day, n in rows]
+
+
+def done_model_runs(*, project: Project) -> list[ModelRun]:
+    return list(ModelRun.objects.filter(project=project, status=ModelRun.Status.DONE).order_by("id"))
+
+
+def run_predictions(*, run: ModelRun) -> list[tuple[int, Any, float | None, Any]]:
+    """``(item id, value, score, distribution)`` of every prediction of a run."""
+    return list(
+        Prediction.objects.filter(run=run).order_by("item_id").values_list(
+            "item_id", "value", "score", "distribution"
+        )
+    )
+
+
+# --- divergence review
+
+
+def taxonomy_categories(*, project: Project) -> list[TaxonomyCategory]:
+    return list(TaxonomyCategory.objects.filter(project=project).order_by("order", "id"))
+
+
+def tags_by_item(*, project: Project) -> dict[int, DivergenceTag]:
+    tags = (
+        DivergenceTag.objects.filter(project=project)
+        .select_related("tagged_by")
+        .prefetch_related("categories")
+    )
+    return {tag.item_id: tag for tag in tags}
+
+
+def tag_category_counts(*, project: Project) -> dict[int, int]:
+    """Tagged items per category id."""
+    rows = (
+        DivergenceTag.categories.through.objects.filter(divergencetag__project=project)
+        .values("taxonomycategory_id")
+        .annotate(n=Count("divergencetag_id"))
+        .values_list("taxonomycategory_id", "n")
+    )
+    return dict(rows)
+
+
+def items_by_id(*, project: Project, item_ids: Sequence[int]) -> dict[int, Item]:
+    return {item.pk: item for item in Item.objects.filter(project=project, pk__in=list(item_ids))}
+
+
+def item_votes(*, item: Item) -> list[tuple[str, Any, Any]]:
+    """``(annotator username, value, shown order)`` of an item's counted annotations."""
+    return list(
+        annotations_for_aggregates(project=item.project)
+        .filter(item=item)
+        .order_by("id")
+        .values_list("annotator__username", "value", "shown_order")
+    )
+
+
+
+def labels_by_item(*, project: Project, item_ids: Sequence[int],
+                   label_of: Any) -> dict[int, list[Any]]:
+    """The counted labels of each item, by annotation id (one query)."""
+    out: dict[int, list[Any]] = {}
+    rows = analysis_annotations(project=project).filter(item_id__in=list(item_ids)).order_by(
+        "item_id", "id").values_list("item_id", "value")
+    for item_id, value in rows:
+        out.setdefault(item_id, []).append(label_of(value))
+    return out
+
+
+def external_ids(*, project: Project, item_ids: Sequence[int]) -> dict[int, str]:
+    return dict(
+        Item.objects.filter(project=project, pk__in=list(item_ids)).values_list("id",
+                                                                                "external_id")
+    )

@@ -1,0 +1,126 @@
+"""The figures as flat tables: for CSV downloads and the ``compute_agreement`` command.
+
+Each table is ``(columns, rows)``; the same tables back the API's ``?format=csv&table=...``, the
+dashboard's download links and the command's printout, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Table = tuple[list[str], list[list[Any]]]
+
+FIELD_COLUMNS = [
+    "name", "label", "level", "alpha", "low", "high", "n_units", "n_pairable_values",
+    "n_coders", "observed_agreement", "agreement_within_tolerance", "tolerance",
+    "fleiss_kappa", "cohen_kappa", "reference_accuracy", "reason",
+]
+ANNOTATOR_COLUMNS = [
+    "username", "flagged", "n_annotations", "loo_agreement", "loo_compared", "gold_accuracy",
+    "gold_answers", "median_seconds", "left_pick_rate", "side_picks",
+]
+
+
+def _rows(records: list[Mapping[str, Any]], columns: list[str]) -> Table:
+    return columns, [[record.get(c) for c in columns] for record in records]
+
+
+def fields_table(data: Mapping[str, Any]) -> Table:
+    return _rows(data.get("fields", []), FIELD_COLUMNS)
+
+
+def annotators_table(data: Mapping[str, Any]) -> Table:
+    return _rows(data.get("annotators", {}).get("rows", []), ANNOTATOR_COLUMNS)
+
+
+def pairwise_table(data: Mapping[str, Any]) -> Table:
+    pairwise = data.get("annotators", {}).get("pairwise", {})
+    names = pairwise.get("annotators", [])
+    rows = []
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            rows.append([a, b, pairwise["agreement"][i][j], pairwise["n_common"][i][j]])
+    return ["annotator_a", "annotator_b", "agreement", "n_common"], rows
+
+
+def progress_table(data: Mapping[str, Any]) -> Table:
+    return _rows(data.get("progress", {}).get("timeline", []), ["date", "n", "cumulative"])
+
+
+def models_table(data: Mapping[str, Any]) -> Table:
+    columns = [
+        "run_id", "model_name", "source", "n_predictions", "accuracy_vs_majority",
+        "n_compared", "auroc", "auroc_n_diverging", "auroc_n_agreeing",
+        "diverging_winner_share", "n_diverging_predicted", "field", "alpha_humans",
+        "alpha_with_model",
+    ]
+    rows = []
+    for run in data.get("models", []):
+        for field in run.get("fields", []):
+            rows.append([
+                run.get(c) for c in columns[:11]
+            ] + [field["name"], field["alpha_humans"], field["alpha_with_model"]])
+    return columns, rows
+
+
+def status_table(divergence: Mapping[str, Any]) -> Table:
+    counts = divergence.get("status_counts", {})
+    return ["status", "n_items"], [[status, n] for status, n in counts.items()]
+
+
+def taxonomy_table(divergence: Mapping[str, Any]) -> Table:
+    return _rows(divergence.get("taxonomy", []), ["group", "name", "n_items"])
+
+
+def items_table(divergence: Mapping[str, Any]) -> Table:
+    return _rows(
+        divergence.get("items", []),
+        ["item_id", "external_id", "status", "votes", "categories", "note", "tagged_by"],
+    )
+
+
+AGREEMENT_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
+    "fields": fields_table,
+    "annotators": annotators_table,
+    "pairwise": pairwise_table,
+    "models": models_table,
+    "progress": progress_table,
+}
+DIVERGENCE_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
+    "items": items_table,
+    "status": status_table,
+    "taxonomy": taxonomy_table,
+}
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return value
+
+
+def to_csv(table: Table) -> str:
+    columns, rows = table
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def to_text(table: Table) -> str:
+    """An aligned plain-text table (the command's printout)."""
+    columns, rows = table
+    cells = [columns] + [[str(_cell(v)) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    return "\n".join(lines)

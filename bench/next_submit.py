@@ -1,0 +1,290 @@
+"""Benchmark: next + submit over HTTP with concurrent annotators (SPEC 8).
+
+    .venv/bin/python bench/next_submit.py --items 10000
+    .venv/bin/python bench/next_submit.py --items 1000000
+
+Creates its own database, seeds a preference_pair project with N items in SQL (overlap 3), one lead
+and 8 annotators with DRF tokens, starts gunicorn (gthread), then runs one client process per
+annotator, each looping POST next/ + POST assignments/{id}/submit/ over a keep-alive session for a
+fixed time after a warm-up. Prints submissions per second, p50/p95/p99 latency of each call, error
+counts and where the CPU went, then checks in the database that no item has more than ``overlap``
+annotations, that no (item, annotator) pair repeats and that every 201 the clients saw is stored.
+
+The clients run on the same machine and share its CPUs with gunicorn and PostgreSQL.
+Target (SPEC 8): >= 400 submissions/s with 8 annotators, p99 < 50 ms for each call, the same with
+1,000,000 items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _common as c  # noqa: E402
+
+Call = tuple[float, float, int]  # (wall-clock start, seconds taken, HTTP status or 0 on error)
+
+
+def client_loop(
+    url: str, project_id: int, token: str, t_start: float, t_end: float, seed: int, out: Any
+) -> None:
+    """One annotator: next, then submit a random vote, until ``t_end``; calls go to ``out``."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    rng = random.Random(seed)
+    next_url = f"{url}/api/v1/projects/{project_id}/next/"
+    nexts: list[Call] = []
+    submits: list[Call] = []
+    errors: Counter[str] = Counter()
+    ran_out = False
+    while time.time() < t_start:
+        time.sleep(0.001)
+    while time.time() < t_end:
+        wall = time.time()
+        began = time.perf_counter()
+        try:
+            response = session.post(next_url, timeout=30)
+            status = response.status_code
+        except requests.RequestException as exc:
+            status, response = 0, None
+            errors[f"next {type(exc).__name__}"] += 1
+        nexts.append((wall, time.perf_counter() - began, status))
+        if status == 204:
+            ran_out = True
+            break
+        if status != 200 or response is None:
+            if status:
+                errors[f"next HTTP {status}"] += 1
+            continue
+        assignment_id = response.json()["assignment"]["id"]
+        body = {"value": {"preference": rng.randint(-2, 2)}}
+        wall = time.time()
+        began = time.perf_counter()
+        try:
+            status = session.post(
+                f"{url}/api/v1/assignments/{assignment_id}/submit/", json=body, timeout=30
+            ).status_code
+        except requests.RequestException as exc:
+            status = 0
+            errors[f"submit {type(exc).__name__}"] += 1
+        submits.append((wall, time.perf_counter() - began, status))
+        if status not in (0, 201):
+            errors[f"submit HTTP {status}"] += 1
+    out.put({"next": nexts, "submit": submits, "errors": dict(errors), "ran_out": ran_out})
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def postgres_pids() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in {"postgres"}]
+
+
+def start_py_spy(path: str | None, pid: int, seconds: float) -> Any:
+    if not path:
+        return None
+    import shutil
+    import subprocess
+
+    exe = shutil.which("py-spy", path=str(c.VENV_BIN)) or shutil.which("py-spy")
+    if exe is None:
+        raise SystemExit("--py-spy: py-spy is not installed (.venv/bin/pip install py-spy)")
+    return subprocess.Popen(
+        [exe, "record", "--subprocesses", "--format", "raw", "-o", path, "-d",
+         str(max(1, int(seconds))), "-p", str(pid)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def latency_line(name: str, calls: list[Call]) -> str:
+    ms = sorted(1000 * seconds for _, seconds, _ in calls)
+    p = {q: c.percentile(ms, q) for q in (50, 95, 99)}
+    top = ms[-1] if ms else float("nan")
+    return (
+        f"  {name:<7} n={len(ms):>6}  p50 {p[50]:6.1f} ms  p95 {p[95]:6.1f} ms  "
+        f"p99 {p[99]:6.1f} ms  max {top:6.1f} ms"
+    )
+
+
+def verify(conn: Any, project_id: int, overlap: int, created_seen: int) -> list[str]:
+    """Integrity after the run; returns the problems found (empty when all is well)."""
+    q = {
+        "items with n_submitted > overlap": (
+            "SELECT count(*) FROM annotate_item WHERE project_id = %(p)s AND n_submitted > %(o)s"
+        ),
+        "items with more annotations than overlap": (
+            "SELECT count(*) FROM (SELECT item_id FROM annotate_annotation "
+            "WHERE project_id = %(p)s GROUP BY item_id HAVING count(*) > %(o)s) x"
+        ),
+        "duplicate (item, annotator) annotations": (
+            "SELECT count(*) FROM (SELECT 1 FROM annotate_annotation WHERE project_id = %(p)s "
+            "GROUP BY item_id, annotator_id HAVING count(*) > 1) x"
+        ),
+        "duplicate (item, annotator) assignments": (
+            "SELECT count(*) FROM (SELECT 1 FROM annotate_assignment WHERE project_id = %(p)s "
+            "GROUP BY item_id, annotator_id HAVING count(*) > 1) x"
+        ),
+        "items whose n_submitted differs from their annotation count": (
+            "SELECT count(*) FROM annotate_item i LEFT JOIN (SELECT item_id, count(*) n FROM "
+            "annotate_annotation WHERE project_id = %(p)s GROUP BY item_id) a ON a.item_id = i.id "
+            "WHERE i.project_id = %(p)s AND i.n_submitted <> coalesce(a.n, 0)"
+        ),
+    }
+    problems = []
+    print("integrity:")
+    for label, statement in q.items():
+        n = c.scalar(conn, statement, {"p": project_id, "o": overlap})
+        print(f"  {label}: {n}")
+        if n:
+            problems.append(f"{label}: {n}")
+    stored = c.scalar(
+        conn, "SELECT count(*) FROM annotate_annotation WHERE project_id = %s", [project_id]
+    )
+    print(f"  annotations stored: {stored}; 201 responses seen by clients: {created_seen}")
+    if stored != created_seen:
+        problems.append(f"stored {stored} annotations but clients saw {created_seen} created")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--annotators", type=int, default=8, help="concurrent client processes")
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--prompt-chars", type=int, default=200)
+    parser.add_argument("--response-chars", type=int, default=1000)
+    parser.add_argument(
+        "--py-spy", metavar="FILE",
+        help="profile gunicorn during the window with py-spy (if installed) into FILE (raw format)",
+    )  # fmt: skip
+    c.add_db_arguments(parser)
+    args = parser.parse_args()
+
+    print(c.machine_line(at_start=True))
+    problems: list[str] = []
+    with c.bench_database(args) as env:
+        with c.db_connect(args) as conn:
+            project_id = c.seed_project(name="bench next+submit", overlap=args.overlap)
+            users = c.seed_users(project_id=project_id, annotators=args.annotators)
+            seconds = c.seed_items_sql(
+                conn, project_id=project_id, n_items=args.items,
+                prompt_chars=args.prompt_chars, response_chars=args.response_chars,
+            )  # fmt: skip
+            size = c.scalar(conn, "SELECT pg_size_pretty(pg_total_relation_size('annotate_item'))")
+            print(
+                f"seeded {args.items:,} items in {seconds:.1f} s "
+                f"({args.items / seconds:,.0f} items/s; annotate_item {size}), "
+                f"overlap {args.overlap}, {args.annotators} annotators"
+            )
+
+        c.from_django_close()  # the client processes are forked from this one
+        with c.Gunicorn(env, workers=args.workers, threads=args.threads) as server:
+            ctx = mp.get_context("fork")
+            out = ctx.Queue()
+            t_start = time.time() + 1.0
+            t_measure = t_start + args.warmup
+            t_end = t_measure + args.duration
+            clients = [
+                ctx.Process(
+                    target=client_loop,
+                    args=(server.url, project_id, token, t_start, t_end, seed, out),
+                )
+                for seed, (_, token) in enumerate(users["annotator"])
+            ]
+            for process in clients:
+                process.start()
+            server_pids = [server.process.pid, *server.worker_pids()]
+            client_pids = [p.pid for p in clients if p.pid is not None]
+            time.sleep(max(0.0, t_measure - time.time()))
+            pg_pids = postgres_pids()  # now that gunicorn's connections are open
+            spy = start_py_spy(args.py_spy, server.process.pid, args.duration)
+            cpu_before = [
+                cpu_seconds(server_pids), cpu_seconds(pg_pids), cpu_seconds(client_pids),
+                c.busy_cpu_seconds(),
+            ]  # fmt: skip
+            time.sleep(max(0.0, t_end - time.time()))
+            cpu_after = [
+                cpu_seconds(server_pids), cpu_seconds(pg_pids), cpu_seconds(client_pids),
+                c.busy_cpu_seconds(),
+            ]  # fmt: skip
+            results = [out.get(timeout=120) for _ in clients]
+            if spy is not None:
+                spy.wait()
+                print(f"py-spy profile written to {args.py_spy}")
+            for process in clients:
+                process.join()
+
+        def in_window(calls: list[Call]) -> list[Call]:
+            return [call for call in calls if call[0] >= t_measure and call[0] + call[1] <= t_end]
+
+        nexts = [call for r in results for call in in_window(r["next"])]
+        submits = [call for r in results for call in in_window(r["submit"])]
+        created = [call for call in submits if call[2] == 201]
+        errors: Counter[str] = Counter()
+        for r in results:
+            errors.update(r["errors"])
+        created_total = sum(1 for r in results for call in r["submit"] if call[2] == 201)
+        ran_out = sum(r["ran_out"] for r in results)
+
+        print(
+            f"\nserver: {server.describe}; clients: {args.annotators} processes "
+            f"(requests.Session, keep-alive) on the same {os.cpu_count()} CPUs"
+        )
+        print(f"window: {args.duration:.0f} s after {args.warmup:.0f} s warm-up")
+        print(f"submissions/s: {len(created) / args.duration:,.1f}  (target >= 400)")
+        print("latency (target p99 < 50 ms):")
+        print(latency_line("next", nexts))
+        print(latency_line("submit", submits))
+        print(f"errors: {dict(errors) if errors else 'none'}")
+        if ran_out:
+            print(f"note: {ran_out} clients ran out of items (204) before the end")
+        used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+        per = 1000 / max(1, len(created))
+        others = max(0.0, used[3] - sum(used[:3]))
+        print(
+            f"CPU in window: gunicorn {used[0]:.1f} s, postgres {used[1]:.1f} s, clients "
+            f"{used[2]:.1f} s, other processes {others:.1f} s, of "
+            f"{args.duration * (os.cpu_count() or 1):.0f} s available; per "
+            f"submission (next + submit): gunicorn {used[0] * per:.2f} ms, postgres "
+            f"{used[1] * per:.2f} ms, clients {used[2] * per:.2f} ms"
+        )
+        print(c.machine_line())
+        with c.db_connect(args) as conn:
+            problems = verify(conn, project_id, args.overlap, created_total)
+        if errors:
+            problems.append(f"errors: {dict(errors)}")
+    if problems:
+        print("FAILED: " + "; ".join(problems))
+        return 1
+    print("integrity OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""REST API for predictors, model runs and imported predictions: parse, call one service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import selectors as annotate_selectors
+from annotate.errors import Forbidden, InvalidInput, NotFound
+from annotate.models import Membership
+from models_runtime import selectors, services
+from models_runtime.models import Predictor
+
+from . import serializers as s
+
+LEAD = Membership.Role.LEAD
+
+
+def _may_edit_predictors(user) -> bool:
+    # A predictor names a directory on the workers' disks: staff, or the explicit permission.
+    return user.is_staff or user.has_perm("models_runtime.add_predictor")
+
+
+def _predictor_by_ref(ref: str) -> Predictor:
+    predictors = Predictor.objects
+    found = (
+        predictors.filter(pk=int(ref)) if ref.isdigit() else predictors.filter(name=ref)
+    ).first()
+    if found is None:
+        raise InvalidInput(
+            "no such predictor", detail=[{"field": "predictor", "message": f"no predictor {ref!r}"}]
+        )
+    return found
+
+
+class PredictorListCreateApi(ListAPIView):
+    serializer_class = s.PredictorOut
+
+    def get_queryset(self):
+        return Predictor.objects.order_by("id")
+
+    @extend_schema(request=s.PredictorIn, responses={201: s.PredictorOut})
+    def post(self, request: Request) -> Response:
+        if not _may_edit_predictors(request.user):
+            raise Forbidden("registering predictors needs staff or the 'add predictor' permission")
+        data = s.PredictorIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        predictor = services.predictor_create(created_by=request.user, **data.validated_data)
+        return Response(s.PredictorOut(predictor).data, status=status.HTTP_201_CREATED)
+
+
+class PredictorDetailApi(APIView):
+    @extend_schema(responses=s.PredictorOut)
+    def get(self, request: Request, predictor_id: int) -> Response:
+        predictor = Predictor.objects.filter(pk=predictor_id).first()
+        if predictor is None:
+            raise NotFound("no such predictor")
+        return Response(s.PredictorOut(predictor).data)
+
+    @extend_schema(request=s.PredictorPatchIn, responses=s.PredictorOut)
+    def patch(self, request: Request, predictor_id: int) -> Response:
+        if not _may_edit_predictors(request.user):
+            raise Forbidden("changing predictors needs staff or the 'add predictor' permission")
+        predictor = Predictor.objects.filter(pk=predictor_id).first()
+        if predictor is None:
+            raise NotFound("no such predictor")
+        data = s.PredictorPatchIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        predictor = services.predictor_update(predictor=predictor, **data.validated_data)
+        return Response(s.PredictorOut(predictor).data)
+
+
+class ModelRunListCreateApi(ListAPIView):
+    """A project's model runs (leads); POST starts one."""
+
+    serializer_class = s.ModelRunOut
+
+    def get_queryset(self):
+        project = annotate_selectors.project_get(
+            project_id=self.kwargs["project_id"], user=self.request.user, role=LEAD
+        )
+        return selectors.model_runs_for_project(project=project)
+
+    @extend_schema(request=s.ModelRunIn, responses={201: s.ModelRunOut})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = annotate_selectors.project_get(
+            project_id=project_id, user=request.user, role=LEAD
+        )
+        data = s.ModelRunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.model_run_start(
+            project=project,
+            predictor=_predictor_by_ref(data.validated_data["predictor"]),
+            filters=data.validated_data.get("filters"),
+            created_by=request.user,
+        )
+        return Response(s.ModelRunOut(run).data, status=status.HTTP_201_CREATED)
+
+
+class ModelRunDetailApi(APIView):
+    @extend_schema(responses=s.ModelRunOut)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = selectors.model_run_get(run_id=run_id, user=request.user)
+        return Response(s.ModelRunOut(run).data)
+
+
+class ModelRunCancelApi(APIView):
+    @extend_schema(request=None, responses=s.ModelRunOut)
+    def post(self, request: Request, run_id: int) -> Response:
+        run = selectors.model_run_get(run_id=run_id, user=request.user)
+        return Response(s.ModelRunOut(services.model_run_cancel(run=run)).data)
+
+
+class ModelRunPredictionsApi(ListAPIView):
+    serializer_class = s.PredictionOut
+
+    def get_queryset(self):
+        run = selectors.model_run_get(run_id=self.kwargs["run_id"], user=self.request.user)
+        return selectors.run_predictions(run=run)
+
+
+class PredictionsImportApi(APIView):
+    """Import predictions made outside as a finished model run."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "application/x-ndjson": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "model": {"type": "string"},
+                },
+            },
+        },
+        parameters=[
+            OpenApiParameter(
+                "model", str, required=False, description="the model's name (or a multipart field)"
+            )
+        ],
+        responses={201: s.ModelRunOut, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = annotate_selectors.project_get(
+            project_id=project_id, user=request.user, role=LEAD
+        )
+        if (request.content_type or "").startswith("multipart/form-data"):
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise InvalidInput(
+                    "no file", detail=[{"field": "file", "message": "attach the file as 'file'"}]
+                )
+            stream, model = upload, request.data.get("model") or request.query_params.get("model")
+        else:
+            stream, model = request._request, request.query_params.get("model")
+        run = services.predictions_import(
+            project=project, model_name=model or "", stream=stream, created_by=request.user
+        )
+        return Response(s.ModelRunOut(run).data, status=status.HTTP_201_CREATED)

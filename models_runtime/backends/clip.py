@@ -1,0 +1,147 @@
+"""CLIP-style image–text model for visual arguments: premise identification and box scoring.
+
+Identification (SPEC 2.4): the item's image and its premise options (``options_field``, a list
+of strings or ``{label|id, text}`` objects; each formatted with ``prompt``, which may use
+``{text}`` and ``{conclusion}``); the options' image–text similarities, softmaxed, give the
+distribution, and the value is the chosen option's label. ``score_boxes`` scores premise texts
+against crops of their boxes (similarity per box), for checking drawn boxes.
+
+Images are read through the worker's ``open_media`` (Django's storage), or from a file path when
+none is given; the item's ``image_field`` is a storage name or an object with ``path``/``name``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from transformers import CLIPModel
+
+from . import _torch as tt
+from .base import BackendError, ItemPrediction, PredictInput, PredictorConfig, choices_of
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ClipPredictor(tt.TransformersPredictor):
+    def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
+        super().__init__(config, params)
+        self.model = CLIPModel.from_pretrained(
+            config.weights_path, local_files_only=True, dtype=self.dtype
+        ).to(self.torch_device)  # type: ignore[arg-type]  # transformers types .to oddly
+        self.model.eval()
+        self.image_size = int(self.model.config.vision_config.image_size)
+        self.text_length = min(
+            self.max_length, int(self.model.config.text_config.max_position_embeddings)
+        )
+        mean, std = CLIP_MEAN, CLIP_STD
+        preprocessor = Path(config.weights_path) / "preprocessor_config.json"
+        if preprocessor.exists():
+            settings = json.loads(preprocessor.read_text())
+            mean = tuple(settings.get("image_mean", mean))
+            std = tuple(settings.get("image_std", std))
+        self.mean = torch.tensor(mean).view(3, 1, 1)
+        self.std = torch.tensor(std).view(3, 1, 1)
+
+    # --- inputs
+    def _options(self, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+        options = choices_of(payload.get(str(self.params["options_field"])))
+        template = str(self.params["prompt"])
+        conclusion = str(payload.get("conclusion", ""))
+        return [(o.label, template.format(text=o.text, conclusion=conclusion)) for o in options]
+
+    def _text_ids(self, text: str) -> list[int]:
+        ids = tt.encode_keep_end(self.tokenizer, text, self.text_length - 1)
+        eos = self.tokenizer.eos_token_id
+        # CLIP pools the text at its end-of-text token; add one if the tokenizer does not.
+        return ids if eos is None or (ids and ids[-1] == eos) else ids + [eos]
+
+    def encode(self, item: PredictInput) -> list[list[int]]:
+        return [self._text_ids(text) for _label, text in self._options(item.payload)]
+
+    def open_image(self, payload: Mapping[str, Any]) -> Image.Image:
+        ref = payload.get(str(self.params["image_field"]))
+        if isinstance(ref, Mapping):
+            ref = ref.get("path") or ref.get("name")
+        if not isinstance(ref, str) or not ref:
+            raise BackendError(f"the item has no image in {self.params['image_field']!r}")
+        opener = self.config.open_media
+        data = opener(ref) if opener is not None else Path(ref).read_bytes()
+        try:
+            image = Image.open(io.BytesIO(data))
+            return image.convert("RGB")
+        except OSError as exc:
+            raise BackendError(f"cannot decode image {ref!r}: {exc}") from None
+
+    def pixels(self, image: Image.Image) -> torch.Tensor:
+        """Resize the short side to the model's size, centre-crop, normalise."""
+        size = self.image_size
+        width, height = image.size
+        scale = size / min(width, height)
+        resized = image.resize(
+            (max(size, round(width * scale)), max(size, round(height * scale))),
+            Image.Resampling.BICUBIC,
+        )
+        left = (resized.width - size) // 2
+        top = (resized.height - size) // 2
+        cropped = resized.crop((left, top, left + size, top + size))
+        data = torch.frombuffer(bytearray(cropped.tobytes()), dtype=torch.uint8)
+        tensor = data.view(size, size, 3).permute(2, 0, 1).float() / 255.0
+        return (tensor - self.mean) / self.std
+
+    # --- model
+    def similarities(self, images: list[Image.Image], texts: list[list[int]]) -> torch.Tensor:
+        """Scaled cosine similarity, images × texts (CLIP's ``logits_per_image``)."""
+        ids, mask = tt.padded(texts, self.tokenizer.pad_token_id, self.torch_device)
+        pixel_values = torch.stack([self.pixels(image) for image in images]).to(
+            self.torch_device, dtype=self.dtype
+        )
+        with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
+            out = self.model(input_ids=ids, attention_mask=mask, pixel_values=pixel_values)
+        logits: torch.Tensor = out.logits_per_image.float().cpu()
+        return logits
+
+    def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
+        images = [self.open_image(item.payload) for item in inputs]
+        texts: list[list[int]] = []
+        spans = []
+        for item in inputs:
+            sequences = self._sequences(item)
+            spans.append((len(texts), len(sequences)))
+            texts.extend(sequences)
+        logits = self.similarities(images, texts)
+        predictions = []
+        for row, (item, (start, count)) in enumerate(zip(inputs, spans, strict=True)):
+            labels = [label for label, _text in self._options(item.payload)]
+            probs = torch.softmax(logits[row, start : start + count], dim=-1).tolist()
+            distribution = dict(zip(labels, probs, strict=True))
+            best = max(labels, key=lambda label: distribution[label])
+            predictions.append(
+                ItemPrediction(
+                    key=item.key,
+                    value={"choice": best},
+                    score=distribution[best],
+                    distribution=distribution,
+                    details={"logits": logits[row, start : start + count].tolist()},
+                )
+            )
+        return predictions
+
+    def score_boxes(
+        self, image: Image.Image, premises: Sequence[tuple[str, Mapping[str, float]]]
+    ) -> list[float]:
+        """Similarity of each premise text with the crop of its box ``{x, y, w, h}`` (pixels)."""
+        crops = []
+        for _text, box in premises:
+            x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
+            if w <= 0 or h <= 0:
+                raise BackendError("a box needs a positive width and height")
+            crops.append(image.crop((round(x), round(y), round(x + w), round(y + h))))
+        logits = self.similarities(crops, [self._text_ids(text) for text, _box in premises])
+        return [float(logits[i, i]) for i in range(len(premises))]

@@ -1,0 +1,105 @@
+"""Reward model for preference pairs: a sequence-classification model scores prompt + response.
+
+Each response of a pair is scored on its own (with the earlier turns and the prompt, through the
+tokenizer's chat template when it has one); P(B better) is Bradley–Terry on the two rewards. A
+model with two outputs is read as a distributional head, (mean, log variance) of the reward, and
+the probability then accounts for the variances (``base.bradley_terry``).
+
+Parameters: ``scale`` (Bradley–Terry temperature), ``tie_margin``/``strong_margin`` (the 5-point
+vote from the probability), ``chat_template`` (auto, always, never), and the shared ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from . import _torch as tt
+from .base import (
+    BackendError,
+    ItemPrediction,
+    PredictInput,
+    PredictorConfig,
+    bradley_terry,
+    conversation_messages,
+    plain_chat,
+    preference_value,
+)
+
+
+class RewardModelPredictor(tt.TransformersPredictor):
+    def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
+        super().__init__(config, params)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            config.weights_path, local_files_only=True, dtype=self.dtype
+        ).to(self.torch_device)
+        self.model.eval()
+        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.n_outputs = int(self.model.config.num_labels)
+        if self.n_outputs not in (1, 2):
+            raise BackendError(
+                "a reward model has 1 output (reward) or 2 (mean, log variance), "
+                f"not {self.n_outputs}"
+            )
+
+    def texts(self, item: PredictInput) -> list[str]:
+        mode = str(self.params["chat_template"])
+        return [
+            tt.chat_text(
+                self.tokenizer,
+                conversation_messages(item.payload, str(response)),
+                mode,
+                plain_chat,
+            )
+            for response in (item.payload["response_a"], item.payload["response_b"])
+        ]
+
+    def encode(self, item: PredictInput) -> list[list[int]]:
+        return self.encode_many([item])[0]
+
+    def encode_many(self, items: Sequence[PredictInput]) -> list[list[list[int]]]:
+        return self.split_encoded(items, self.texts)
+
+    def _forward(self, sequences: list[list[int]], group: list[int]) -> list[tuple[float, float]]:
+        ids, mask = tt.padded(
+            [sequences[i] for i in group], self.tokenizer.pad_token_id, self.torch_device
+        )
+        with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
+            logits = self.model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+        if self.n_outputs == 1:
+            return [(float(row[0]), 0.0) for row in logits]
+        return [(float(row[0]), math.exp(float(row[1]))) for row in logits]
+
+    def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
+        sequences: list[list[int]] = []
+        for item in inputs:
+            sequences.extend(self._sequences(item))
+        rewards = tt.run_in_batches(
+            sequences,
+            lambda group: self._forward(sequences, group),
+            max_tokens=self.max_tokens,
+            max_batch=self.max_batch,
+        )
+        predictions = []
+        for n, item in enumerate(inputs):
+            (mean_a, var_a), (mean_b, var_b) = rewards[2 * n], rewards[2 * n + 1]
+            p_b = bradley_terry(
+                mean_a, mean_b, var_a=var_a, var_b=var_b, scale=float(self.params["scale"])
+            )
+            details: dict[str, Any] = {"reward_a": mean_a, "reward_b": mean_b}
+            if self.n_outputs == 2:
+                details.update(variance_a=var_a, variance_b=var_b)
+            predictions.append(
+                ItemPrediction(
+                    key=item.key,
+                    value=preference_value(p_b, self.params),
+                    score=p_b,
+                    distribution={"a": 1.0 - p_b, "b": p_b},
+                    details=details,
+                )
+            )
+        return predictions

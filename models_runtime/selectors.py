@@ -1,0 +1,81 @@
+"""Reads for model runs: the items a run covers, runs and predictions as callers may see them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+
+from annotate import selectors as annotate_selectors
+from annotate.errors import InvalidInput, NotFound
+from annotate.models import Item, Membership, Project
+
+from .models import ModelRun, Prediction, Predictor
+
+FILTER_KEYS = ("status", "external_ids", "limit")
+
+
+def run_filters_clean(filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check a run's item filters: ``status`` (open, in_progress, done), ``external_ids``
+    (a list of strings), ``limit`` (a positive integer)."""
+    filters = dict(filters or {})
+    errors = []
+    for key in sorted(set(filters) - set(FILTER_KEYS)):
+        errors.append({"field": f"filters.{key}", "message": "unknown filter"})
+    status = filters.get("status")
+    if status is not None and status not in annotate_selectors.ITEM_STATUSES:
+        errors.append(
+            {
+                "field": "filters.status",
+                "message": f"one of {', '.join(annotate_selectors.ITEM_STATUSES)}",
+            }
+        )
+    ids = filters.get("external_ids")
+    if ids is not None and (
+        not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids)
+    ):
+        errors.append({"field": "filters.external_ids", "message": "a list of non-empty strings"})
+    limit = filters.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        errors.append({"field": "filters.limit", "message": "a positive integer"})
+    if errors:
+        raise InvalidInput("the filters are invalid", detail=errors)
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def run_items(*, project: Project, filters: Mapping[str, Any]) -> QuerySet[Item]:
+    """The items a run with these (cleaned) filters covers, in id order."""
+    items = annotate_selectors.items_list(project=project, status=filters.get("status"))
+    if "external_ids" in filters:
+        items = items.filter(external_id__in=filters["external_ids"])
+    if "limit" in filters:
+        # A slice cannot be filtered further; take the ids it covers instead.
+        ids = list(items.values_list("id", flat=True)[: filters["limit"]])
+        items = Item.objects.filter(id__in=ids).order_by("id")
+    return items
+
+
+def predictors_for_task_type(*, task_type: str) -> QuerySet[Predictor]:
+    return Predictor.objects.filter(task_type=task_type).order_by("name")
+
+
+def model_runs_for_project(*, project: Project) -> QuerySet[ModelRun]:
+    return ModelRun.objects.filter(project=project).select_related("predictor").order_by("-id")
+
+
+def model_run_get(*, run_id: int, user: User, role: str | None = Membership.Role.LEAD) -> ModelRun:
+    """The run if ``user`` may see its project (as ``role``); ``NotFound`` otherwise."""
+    run = ModelRun.objects.select_related("project", "predictor").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("no such model run")
+    try:
+        annotate_selectors.project_get(project_id=run.project_id, user=user, role=role)
+    except NotFound:
+        raise NotFound("no such model run") from None
+    return run
+
+
+def run_predictions(*, run: ModelRun) -> QuerySet[Prediction]:
+    return Prediction.objects.filter(run=run).select_related("item").order_by("id")

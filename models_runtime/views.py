@@ -1,0 +1,90 @@
+"""The model-runs section of a lead's project page (htmx fragments): list, start, cancel."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from annotate import selectors as annotate_selectors
+from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound
+from annotate.models import Membership, Project
+
+from . import selectors, services
+from .models import ModelRun, Predictor
+
+RUNS_SHOWN = 20
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _lead_project(request: HttpRequest, project_id: int) -> Project:
+    try:
+        return annotate_selectors.project_get(
+            project_id=project_id, user=_user(request), role=Membership.Role.LEAD
+        )
+    except NotFound:
+        raise Http404("no such project") from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+
+
+def _section(
+    request: HttpRequest, project: Project, *, error: str | None = None, status: int = 200
+) -> HttpResponse:
+    runs = list(selectors.model_runs_for_project(project=project)[:RUNS_SHOWN])
+    context = {
+        "project": project,
+        "runs": runs,
+        "predictors": selectors.predictors_for_task_type(task_type=project.task_type),
+        "active": any(not run.is_finished for run in runs),
+        "error": error,
+        "statuses": annotate_selectors.ITEM_STATUSES,
+    }
+    return render(request, "models_runtime/_partials/runs.html", context, status=status)
+
+
+@login_required
+@require_GET
+def runs_section(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _section(request, _lead_project(request, project_id))
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _lead_project(request, project_id)
+    predictor = Predictor.objects.filter(pk=request.POST.get("predictor") or 0).first()
+    if predictor is None:
+        return _section(request, project, error="Choose a predictor.")
+    filters = {}
+    if request.POST.get("status"):
+        filters["status"] = request.POST["status"]
+    try:
+        services.model_run_start(
+            project=project, predictor=predictor, filters=filters, created_by=_user(request)
+        )
+    except InvalidInput as exc:
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.detail or [])
+        return _section(request, project, error=f"{exc.message}. {details}".strip())
+    return _section(request, project)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = ModelRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("no such run")
+    project = _lead_project(request, run.project_id)
+    try:
+        services.model_run_cancel(run=run)
+    except Conflict as exc:
+        return _section(request, project, error=exc.message)
+    return _section(request, project)

@@ -1,0 +1,50 @@
+// Theory-of-mind questions, keyboard first: a/b/... or 1/2/... answer the highlighted question and
+// move to the next one; arrow keys change question; Shift+1..5 set the optional confidence.
+(function () {
+  "use strict";
+
+  function questions() { return Array.from(document.querySelectorAll(".tom-question")); }
+  function current() { return document.querySelector(".tom-question.current"); }
+  function setCurrent(question) {
+    if (!question) return;
+    questions().forEach(function (q) { q.classList.toggle("current", q === question); });
+    question.scrollIntoView({ block: "nearest" });
+  }
+  function typing(event) {
+    const tag = event.target && event.target.tagName;
+    return tag === "TEXTAREA" || (tag === "INPUT" && event.target.type === "text");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    const list = questions();
+    if (!list.length) return;
+    const here = current() || list[0];
+    const index = list.indexOf(here);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      setCurrent(list[Math.max(0, Math.min(list.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)))]);
+      event.preventDefault();
+      return;
+    }
+    const digit = /^Digit([1-9])$/.exec(event.code || "");
+    if (event.shiftKey && digit) {
+      const level = here.querySelector('input[name^="confidence:"][value="' + digit[1] + '"]');
+      if (level) { level.checked = true; event.preventDefault(); }
+      return;
+    }
+    if (event.shiftKey) return;
+    let choice = null;
+    if (/^[a-j]$/.test(event.key)) choice = here.querySelector('input[data-key="' + event.key + '"]');
+    else if (/^[1-9]$/.test(event.key)) choice = here.querySelector('input[data-number="' + event.key + '"]');
+    if (!choice) return;
+    choice.checked = true;
+    event.preventDefault();
+    const next = list.slice(index + 1).find(function (q) { return !q.querySelector('input[name^="answer:"]:checked'); });
+    if (next) setCurrent(next);
+  });
+
+  document.addEventListener("click", function (event) {
+    const question = event.target.closest && event.target.closest(".tom-question");
+    if (question) setCurrent(question);
+  });
+})();

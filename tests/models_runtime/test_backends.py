@@ -1,0 +1,334 @@
+"""Each backend on a tiny model built on the spot and loaded through the real loading code,
+checked against an independent computation with plain transformers (no padding, one sequence
+at a time); payloads written by hand in the SPEC's item shapes (2.1-2.4)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+import torch
+from PIL import Image
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    CLIPModel,
+)
+
+from models_runtime.backends import BackendError, PredictInput, PredictorConfig, load_predictor
+
+PAIRS = [
+    {
+        "prompt": "Which is the capital of France?",
+        "response_a": "Paris.",
+        "response_b": "The capital of France is Paris, a city on the Seine.",
+    },
+    {
+        "prompt": "Say something kind.",
+        "context": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        "response_a": "You matter.",
+        "response_b": "No.",
+    },
+    {
+        "prompt": "Explain a tie.",
+        "response_a": "Both are the same.",
+        "response_b": "A tie means both answers are about the same, as when A and B are equal.",
+    },
+]
+
+THREAD = {
+    "title": "Crash on startup",
+    "comments": [
+        {"id": "c1", "author": "alice", "body": "The app crashes when I start it."},
+        {
+            "id": "c2",
+            "author": "bob",
+            "author_association": "MEMBER",
+            "body": "Thanks for the report, we will look into it.",
+        },
+        {"id": "c3", "author": "alice", "body": "This is a useless answer, fix it now!"},
+    ],
+}
+
+TOM = {
+    "story": "Anna put the chocolate in the drawer and left. Max moved it to the box.",
+    "questions": [
+        {
+            "id": "q_aware",
+            "kind": "mental_state",
+            "text": "Is Anna likely to be aware that the chocolate is in the box?",
+            "choices": [{"label": "A", "text": "Yes"}, {"label": "B", "text": "No"}],
+        },
+        {
+            "id": "q_action",
+            "kind": "behavior",
+            "text": "Where will Anna look first?",
+            "choices": ["drawer", "box"],
+        },
+    ],
+}
+
+
+def load(kind, task_type, path, **params):
+    return load_predictor(kind, PredictorConfig(task_type, path, params))
+
+
+def plain_reward(model, tokenizer, text):
+    ids = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        return model(**ids).logits[0]
+
+
+# --- reward model
+
+
+def test_reward_model_gives_bradley_terry_probability_of_the_two_rewards(reward_model_dir):
+    predictor = load("reward_model", "preference_pair", reward_model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(reward_model_dir).eval()
+    predictions = predictor.predict([PredictInput(i, p) for i, p in enumerate(PAIRS)])
+    for pair, prediction in zip(PAIRS, predictions, strict=True):
+        turns = "".join(
+            f"{t['role'].capitalize()}: {t['content']}\n\n" for t in pair.get("context", [])
+        )
+        ra = float(
+            plain_reward(
+                model,
+                tokenizer,
+                f"{turns}User: {pair['prompt']}\n\nAssistant: {pair['response_a']}",
+            )[0]
+        )
+        rb = float(
+            plain_reward(
+                model,
+                tokenizer,
+                f"{turns}User: {pair['prompt']}\n\nAssistant: {pair['response_b']}",
+            )[0]
+        )
+        assert prediction.details["reward_a"] == pytest.approx(ra, abs=1e-4)
+        assert prediction.details["reward_b"] == pytest.approx(rb, abs=1e-4)
+        assert prediction.score == pytest.approx(1 / (1 + math.exp(ra - rb)), abs=1e-5)
+        assert prediction.distribution == pytest.approx(
+            {"a": 1 - prediction.score, "b": prediction.score}
+        )
+        assert set(prediction.value) == {"preference", "aspects", "rationale", "flags"}
+
+
+def test_reward_model_batched_predictions_equal_one_at_a_time(reward_model_dir):
+    predictor = load("reward_model", "preference_pair", reward_model_dir, max_batch=64)
+    inputs = [PredictInput(i, p) for i, p in enumerate(PAIRS * 3)]
+    together = predictor.predict(inputs)
+    alone = [predictor.predict([item])[0] for item in inputs]
+    assert [p.score for p in together] == pytest.approx([p.score for p in alone], abs=1e-5)
+    assert [p.key for p in together] == list(range(len(inputs)))
+
+
+def test_reward_model_with_two_outputs_reads_mean_and_log_variance(distributional_reward_dir):
+    predictor = load("reward_model", "preference_pair", distributional_reward_dir)
+    tokenizer = AutoTokenizer.from_pretrained(distributional_reward_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(distributional_reward_dir).eval()
+    pair = PAIRS[0]
+    prediction = predictor.predict([PredictInput(7, pair)])[0]
+    out_a = plain_reward(
+        model, tokenizer, f"User: {pair['prompt']}\n\nAssistant: {pair['response_a']}"
+    )
+    out_b = plain_reward(
+        model, tokenizer, f"User: {pair['prompt']}\n\nAssistant: {pair['response_b']}"
+    )
+    assert prediction.details["reward_a"] == pytest.approx(float(out_a[0]), abs=1e-4)
+    assert prediction.details["variance_a"] == pytest.approx(math.exp(float(out_a[1])), rel=1e-3)
+    assert prediction.details["variance_b"] == pytest.approx(math.exp(float(out_b[1])), rel=1e-3)
+    # The variances pull the probability towards 1/2 compared with the means alone.
+    plain = 1 / (1 + math.exp(float(out_a[0]) - float(out_b[0])))
+    assert abs(prediction.score - 0.5) < abs(plain - 0.5)
+
+
+def test_reward_model_keeps_the_end_of_long_inputs(reward_model_dir):
+    predictor = load("reward_model", "preference_pair", reward_model_dir, max_length=24)
+    long_pair = {**PAIRS[0], "prompt": "word " * 400}
+    sequences = predictor.encode(PredictInput(1, long_pair))
+    assert all(len(seq) <= 24 for seq in sequences)
+    tokenizer = AutoTokenizer.from_pretrained(reward_model_dir)
+    assert tokenizer.decode(sequences[0]).rstrip().endswith("Paris.[SEP]")
+
+
+def test_reward_model_refuses_other_task_types_and_unknown_params(reward_model_dir):
+    with pytest.raises(BackendError, match="does not answer"):
+        load("reward_model", "derailment", reward_model_dir)
+    with pytest.raises(BackendError, match="unknown parameter"):
+        load("reward_model", "preference_pair", reward_model_dir, temperature=2)
+    with pytest.raises(BackendError, match="not a directory"):
+        load("reward_model", "preference_pair", reward_model_dir + "-missing")
+
+
+# --- sequence classifier (derailment)
+
+
+def test_sequence_classifier_scores_every_prefix_and_finds_the_derailment_point(classifier_dir):
+    tokenizer = AutoTokenizer.from_pretrained(classifier_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(classifier_dir).eval()
+    texts, parts = [], ["Title: Crash on startup"]
+    for comment in THREAD["comments"]:
+        parts.append(f"{comment['author']}: {comment['body']}")
+        texts.append("\n\n".join(parts))
+    expected = [float(torch.softmax(plain_reward(model, tokenizer, t), -1)[1]) for t in texts]
+    # A threshold between the scores, so that the rule has a first crossing to find.
+    threshold = sorted(expected)[1]
+    predictor = load("sequence_classifier", "derailment", classifier_dir, threshold=threshold)
+    prediction = predictor.predict([PredictInput(3, THREAD)])[0]
+    got = [entry["p"] for entry in prediction.details["prefix_scores"]]
+    assert got == pytest.approx(expected, abs=1e-5)
+    first = next(
+        c["id"] for c, p in zip(THREAD["comments"], expected, strict=True) if p >= threshold
+    )
+    assert prediction.value["derailment_comment"] == first
+    assert prediction.score == pytest.approx(max(expected), abs=1e-5)
+    assert prediction.value["toxic"] is True
+    assert prediction.distribution == pytest.approx({"no": 1 - max(expected), "yes": max(expected)})
+
+
+def test_sequence_classifier_says_never_when_no_prefix_crosses(classifier_dir):
+    predictor = load("sequence_classifier", "derailment", classifier_dir, threshold=1.01)
+    prediction = predictor.predict([PredictInput(1, THREAD)])[0]
+    assert prediction.value == {"toxic": False, "toxic_comment": None, "derailment_comment": None}
+
+
+def test_sequence_classifier_rejects_a_thread_without_comments(classifier_dir):
+    predictor = load("sequence_classifier", "derailment", classifier_dir)
+    with pytest.raises(BackendError, match="comments"):
+        predictor.predict([PredictInput(1, {"title": "x", "comments": []})])
+
+
+# --- causal LM judge
+
+
+def option_loglik(model, tokenizer, prompt, option):
+    prompt_ids = tokenizer(prompt)["input_ids"]
+    option_ids = tokenizer(option, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt_ids + option_ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(ids).logits[0], -1)
+    return sum(float(logp[len(prompt_ids) + j - 1, t]) for j, t in enumerate(option_ids))
+
+
+def test_causal_lm_judge_turns_option_likelihoods_into_a_preference(lm_dir):
+    tokenizer = AutoTokenizer.from_pretrained(lm_dir)
+    model = AutoModelForCausalLM.from_pretrained(lm_dir).eval()
+    pair = PAIRS[0]
+    prompt = (
+        f"User prompt: {pair['prompt']}\n\nResponse A: {pair['response_a']}\n\n"
+        f"Response B: {pair['response_b']}\n\nWhich response is better? Answer A, B or tie."
+        "\nAnswer:"
+    )
+    logliks = [option_loglik(model, tokenizer, prompt, o) for o in (" A", " B", " tie")]
+    z = sum(math.exp(v) for v in logliks)
+    expected = {k: math.exp(v) / z for k, v in zip(("a", "b", "tie"), logliks, strict=True)}
+    prediction = load("causal_lm_judge", "preference_pair", lm_dir).predict(
+        [PredictInput(1, pair)]
+    )[0]
+    assert prediction.distribution == pytest.approx(expected, abs=1e-5)
+    assert prediction.score == pytest.approx(expected["b"] + expected["tie"] / 2, abs=1e-5)
+
+
+def test_causal_lm_judge_debiased_order_is_symmetric_in_a_and_b(lm_dir):
+    predictor = load("causal_lm_judge", "preference_pair", lm_dir, debias_order=True)
+    pair = PAIRS[2]
+    swapped = {**pair, "response_a": pair["response_b"], "response_b": pair["response_a"]}
+    first, second = predictor.predict([PredictInput(1, pair), PredictInput(2, swapped)])
+    assert first.score == pytest.approx(1 - second.score, abs=1e-5)
+    assert first.distribution["tie"] == pytest.approx(second.distribution["tie"], abs=1e-5)
+
+
+def test_causal_lm_judge_without_tie_has_two_options(lm_dir):
+    predictor = load("causal_lm_judge", "preference_pair", lm_dir, allow_tie=False)
+    prediction = predictor.predict([PredictInput(1, PAIRS[1])])[0]
+    assert set(prediction.distribution) == {"a", "b"}
+    assert sum(prediction.distribution.values()) == pytest.approx(1.0)
+
+
+def test_causal_lm_judge_answers_every_tom_question(lm_dir):
+    tokenizer = AutoTokenizer.from_pretrained(lm_dir)
+    model = AutoModelForCausalLM.from_pretrained(lm_dir).eval()
+    prediction = load("causal_lm_judge", "tom", lm_dir).predict([PredictInput(4, TOM)])[0]
+    assert set(prediction.value["answers"]) == {"q_aware", "q_action"}
+    prompt = (
+        f"Story: {TOM['story']}\n\nQuestion: {TOM['questions'][1]['text']}\n"
+        "drawer. drawer\nbox. box\n"
+    )
+    logliks = [option_loglik(model, tokenizer, prompt, f"Answer: {o}") for o in ("drawer", "box")]
+    expected = "drawer" if logliks[0] > logliks[1] else "box"
+    assert prediction.value["answers"]["q_action"] == expected
+    assert prediction.details["questions"]["q_aware"].keys() == {"A", "B"}
+    assert 0.5 <= prediction.score <= 1.0
+
+
+# --- CLIP
+
+
+def png(color, size=(48, 40)) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, color)
+    image.paste((255, 255, 255), (5, 5, 20, 20))
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_clip_picks_a_premise_option_from_image_text_similarity(clip_dir, tmp_path):
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    media = {"img/1.png": png((200, 30, 30))}
+    item = {
+        "image": "img/1.png",
+        "conclusion": "Factories melt glaciers.",
+        "options": ["A melting glacier", "A factory chimney", "A happy dog"],
+    }
+    predictor = load_predictor(
+        "clip", PredictorConfig("visual_argument", clip_dir, {}, open_media=media.__getitem__)
+    )
+    prediction = predictor.predict([PredictInput(9, item)])[0]
+
+    model = CLIPModel.from_pretrained(clip_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(clip_dir)
+    processor = CLIPImageProcessorPil(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    )
+    pixels = processor(
+        images=Image.open(io.BytesIO(media["img/1.png"])).convert("RGB"), return_tensors="pt"
+    )["pixel_values"]
+    eos = tokenizer.eos_token_id
+    logits = []
+    for text in item["options"]:
+        ids = torch.tensor([tokenizer(text)["input_ids"] + [eos]])
+        with torch.no_grad():
+            logits.append(float(model(input_ids=ids, pixel_values=pixels).logits_per_image[0, 0]))
+    expected = dict(
+        zip(item["options"], torch.softmax(torch.tensor(logits), -1).tolist(), strict=True)
+    )
+    assert prediction.distribution == pytest.approx(expected, abs=2e-3)
+    assert prediction.value == {"choice": max(expected, key=expected.get)}
+
+
+def test_clip_scores_boxes_against_their_premise_texts(clip_dir):
+    predictor = load("clip", "visual_argument", clip_dir)
+    image = Image.open(io.BytesIO(png((10, 120, 200), size=(64, 64)))).convert("RGB")
+    scores = predictor.score_boxes(
+        image,
+        [
+            ("a white square", {"x": 5, "y": 5, "w": 15, "h": 15}),
+            ("blue sky", {"x": 20, "y": 20, "w": 40, "h": 40}),
+        ],
+    )
+    assert len(scores) == 2 and all(math.isfinite(s) for s in scores)
+    with pytest.raises(BackendError, match="positive"):
+        predictor.score_boxes(image, [("x", {"x": 1, "y": 1, "w": 0, "h": 3})])
+
+
+def test_clip_reports_an_undecodable_image(clip_dir):
+    predictor = load_predictor(
+        "clip",
+        PredictorConfig("visual_argument", clip_dir, {}, open_media=lambda name: b"not an image"),
+    )
+    with pytest.raises(BackendError, match="cannot decode"):
+        predictor.predict([PredictInput(1, {"image": "x.png", "options": ["a", "b"]})])

@@ -1,0 +1,60 @@
+"""Headless Chromium for the browser tests of the derailment, tom and visual_argument types
+(launched as tests/test_browser.py does)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from playwright.sync_api import Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "pw-for-tests-123"  # UserFactory's password
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(name="page")
+def chromium_page(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+            assert errors == [], f"JavaScript errors on the page: {errors}"
+        finally:
+            connections.close_all()  # see tests/test_browser.py
+            browser.close()
+
+
+def log_in_and_open(page: Page, base_url: str, project, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+    page.goto(f"{base_url}/p/{project.pk}/annotate/")
+    expect(page.locator("#progress")).to_have_text(re.compile(r"^0 done"))
+
+
+def assignment_id(page: Page) -> int:
+    return int(page.locator("#annotation-form").get_attribute("data-assignment"))
+
+
+def wait_until_done(page: Page, done: int, previous_assignment: int) -> None:
+    expect(page.locator("#progress")).to_have_text(re.compile(rf"^{done} done\b"))
+    expect(
+        page.locator(f'#annotation-form[data-assignment="{previous_assignment}"]')
+    ).to_have_count(0)
