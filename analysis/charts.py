@@ -15,9 +15,12 @@ WIDTH = 640
 FONT = 12
 
 
-def _svg(width: int, height: int, body: list[str], title: str) -> SafeString:
+def _svg(width: int, height: int, body: list[str], title: str, *,
+         natural: bool = False) -> SafeString:
+    """``natural``: drawn at its own size (shrunk to fit), never blown up to the card's width."""
+    size = f'width="{width}"' if natural else 'width="100%"'
     return mark_safe(  # noqa: S308 - every text below goes through escape()
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" {size} role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
@@ -35,7 +38,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def hbars(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> SafeString:
     """Horizontal bars, one per ``(label, value)``, the value written at the end of the bar."""
-    label_w, bar_h, gap = 230, 18, 6
+    label_w, bar_h, gap = 250, 18, 6
     height = max(1, len(rows)) * (bar_h + gap) + gap
     top = max((v for _, v in rows), default=0) or 1
     span = WIDTH - label_w - 70
@@ -43,7 +46,8 @@ def hbars(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> S
     for n, (label, value) in enumerate(rows):
         y = gap + n * (bar_h + gap)
         w = span * value / top
-        body.append(_text(label_w - 8, y + bar_h - 5, label, anchor="end"))
+        short = label if len(label) <= 36 else label[:35] + "…"
+        body.append(_text(label_w - 8, y + bar_h - 5, short, anchor="end"))
         body.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}">'
                     f"<title>{escape(label)}: {value:g}{escape(unit)}</title></rect>")
         body.append(_text(label_w + w + 6, y + bar_h - 5, f"{value:g}{unit}"))
@@ -68,11 +72,16 @@ def alpha_intervals(rows: Sequence[tuple[str, float | None, float | None, float 
         return label_w + span * (value - low) / (high - low)
 
     body = []
-    for mark, cls in ((0.0, "axis"), (0.667, "mark"), (0.8, "mark"), (1.0, "axis")):
-        if low <= mark <= high:
-            body.append(f'<line class="{cls}" x1="{x(mark):.1f}" x2="{x(mark):.1f}" y1="4" '
-                        f'y2="{height - 24}"/>')
-            body.append(_text(x(mark), height - 8, f"{mark:g}", anchor="middle", cls="muted"))
+    # 0.667 is drawn but not labelled: its label would collide with 0.8's.
+    marks = [(0.0, "axis", "middle"), (0.667, "mark", ""), (0.8, "mark", "middle"),
+             (1.0, "axis", "middle")]
+    if low < 0:
+        marks.insert(0, (low, "axis", "start"))
+    for mark, cls, anchor in marks:
+        body.append(f'<line class="{cls}" x1="{x(mark):.1f}" x2="{x(mark):.1f}" y1="4" '
+                    f'y2="{height - 24}"/>')
+        if anchor:
+            body.append(_text(x(mark), height - 8, f"{mark:g}", anchor=anchor, cls="muted"))
     for n, (label, alpha, lo, hi) in enumerate(rows):
         y = 4 + n * row_h + row_h / 2
         body.append(_text(label_w - 8, y + 4, label, anchor="end"))
@@ -112,8 +121,8 @@ def timeline(points: Sequence[tuple[str, int]], *, total: int | None, title: str
             coords.append(f"{px:.1f},{py:.1f}")
         body.append(f'<polyline class="line" points="{" ".join(coords)}"/>')
         for i, (day, value) in enumerate(points):
-            px, py = coords[i].split(",")
-            body.append(f'<circle class="dot small" cx="{px}" cy="{py}" r="3">'
+            cx, cy = coords[i].split(",")
+            body.append(f'<circle class="dot small" cx="{cx}" cy="{cy}" r="3">'
                         f"<title>{escape(day)}: {value:,}</title></circle>")
         body.append(_text(left, height - 8, points[0][0], cls="muted"))
         if n > 1:
@@ -155,4 +164,4 @@ def heatmap(names: Sequence[str], matrix: Sequence[Sequence[float | None]],
                 cls = "on-dark" if value > 0.55 else ""
                 body.append(_text(x + cell / 2, y + cell / 2 + 4, f"{value:.2f}"[1:]
                                   if 0 <= value < 1 else f"{value:.1f}", anchor="middle", cls=cls))
-    return _svg(width, height, body, title)
+    return _svg(width, height, body, title, natural=True)

@@ -238,7 +238,8 @@ def annotations_per_day(*, project: Project) -> list[tuple[str, int]]:
 
 
 def done_model_runs(*, project: Project) -> list[ModelRun]:
-    return list(ModelRun.objects.filter(project=project, status=ModelRun.Status.DONE).order_by("id"))
+    runs = ModelRun.objects.filter(project=project, status=ModelRun.Status.DONE)
+    return list(runs.order_by("id"))
 
 
 def run_predictions(*, run: ModelRun) -> list[tuple[int, Any, float | None, Any]]:
@@ -269,12 +270,11 @@ def tags_by_item(*, project: Project) -> dict[int, DivergenceTag]:
 def tag_category_counts(*, project: Project) -> dict[int, int]:
     """Tagged items per category id."""
     rows = (
-        DivergenceTag.categories.through.objects.filter(divergencetag__project=project)
-        .values("taxonomycategory_id")
-        .annotate(n=Count("divergencetag_id"))
-        .values_list("taxonomycategory_id", "n")
+        TaxonomyCategory.objects.filter(project=project)
+        .annotate(n_items=Count("tags"))
+        .values_list("id", "n_items")
     )
-    return dict(rows)
+    return {category_id: n for category_id, n in rows if n}
 
 
 def items_by_id(*, project: Project, item_ids: Sequence[int]) -> dict[int, Item]:

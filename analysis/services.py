@@ -28,16 +28,16 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotate.errors import InvalidInput, NotFound
-from annotate.models import Item, Project
-from annotate.selectors import annotator_quality, project_progress
-from annotate.tasktypes import get_task_type
-from annotate.tasktypes.base import AgreementField, DivergenceSpec
 from analysis.stats.aggregation import majority_vote
 from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap
 from analysis.stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
 from analysis.stats.auroc import auroc
 from analysis.stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
+from annotate.errors import InvalidInput, NotFound
+from annotate.models import Item, Project
+from annotate.selectors import annotator_quality, project_progress
+from annotate.tasktypes import get_task_type
+from annotate.tasktypes.base import AgreementField, DivergenceSpec
 
 from . import selectors, suggestions
 from .models import AnalysisRefresh, AnalysisSnapshot, DivergenceTag, TaxonomyCategory
@@ -53,6 +53,9 @@ BOOTSTRAP_SEED = 20240601  # fixed: the same data gives the same interval on eve
 MIN_VOTES_FOR_STATUS = 2
 """Items need at least this many counted votes to get an agreement status: one vote cannot
 diverge, and would count as high agreement."""
+
+MAX_DISTRIBUTION_LABELS = 20
+"""Nominal fields with at most this many labels report how often each was given."""
 
 HEATMAP_MAX_ANNOTATORS = 40
 """The pairwise matrix covers the annotators with the most annotations, up to this many."""
@@ -106,6 +109,9 @@ def _field_figures(fd: selectors.FieldData, payloads: Mapping[int, Any] | None,
         row["tolerance"] = field_.tolerance
         row["agreement_within_tolerance"] = _num(within.agreement)
     if field_.level == "nominal":
+        values, counts = np.unique(data[~np.isnan(data)], return_counts=True)
+        if len(values) <= MAX_DISTRIBUTION_LABELS:
+            row["distribution"] = {fd.label(v): int(n) for v, n in zip(values, counts, strict=True)}
         fleiss = fleiss_kappa(category_counts(data)[0])
         row["fleiss_kappa"] = _num(fleiss.kappa)
         row["fleiss_reason"] = fleiss.reason
@@ -356,14 +362,19 @@ def analysis_refresh_request(*, project_id: int) -> bool:
     never raised into the caller (annotators keep working).
     """
     now = timezone.now()
+    already = AnalysisRefresh.objects.filter(
+        project_id=project_id, pending=True, requested_at__gte=now - REFRESH_STALE_AFTER
+    )
+    if already.exists():  # the common case while annotators work: a plain read, no lock
+        return False
+    table = AnalysisRefresh._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {AnalysisRefresh._meta.db_table} (project_id, pending, requested_at)
-            VALUES (%s, true, %s)
-            ON CONFLICT (project_id) DO UPDATE SET pending = true, requested_at = EXCLUDED.requested_at
-            WHERE NOT {AnalysisRefresh._meta.db_table}.pending
-               OR {AnalysisRefresh._meta.db_table}.requested_at < %s
+            INSERT INTO {table} (project_id, pending, requested_at) VALUES (%s, true, %s)
+            ON CONFLICT (project_id)
+            DO UPDATE SET pending = true, requested_at = EXCLUDED.requested_at
+            WHERE NOT {table}.pending OR {table}.requested_at < %s
             RETURNING id
             """,
             [project_id, now, now - REFRESH_STALE_AFTER],
@@ -534,8 +545,12 @@ def divergence_summary(*, project: Project, data: Mapping[str, Any] | None) -> d
         DivergenceTag.objects.filter(project=project, item_id__in=diverging_ids).values_list(
             "item_id", flat=True)
     )
+    spec = get_task_type(project.task_type).divergence()
+    stored = divergence.get("status_counts", {})
+    # In the spec's order: JSONB does not keep the order of keys.
+    status_counts = {status: stored.get(status, 0) for status in (spec.statuses if spec else ())}
     return {
-        "status_counts": divergence.get("status_counts", {}),
+        "status_counts": status_counts,
         "n_with_status": divergence.get("n_with_status", 0),
         "n_diverging": len(diverging_ids),
         "n_diverging_tagged": len(tagged_ids),

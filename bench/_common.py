@@ -352,6 +352,28 @@ def busy_cpu_seconds() -> float:
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
+def postgres_cpu(db: str) -> dict[int, float]:
+    """CPU seconds by pid of PostgreSQL's backends on ``db`` and its background processes (WAL
+    writer, checkpointer, ...); other databases' backends are left out."""
+    import psutil
+
+    out = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        if process.info["name"] != "postgres" or not process.info["cpu_times"]:
+            continue
+        title = " ".join(process.info["cmdline"] or [])
+        is_backend = "(" in title or "[local]" in title
+        if is_backend and f" {db} " not in f"{title} ":
+            continue
+        out[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two ``postgres_cpu`` snapshots (new processes count from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def rss_mb(pids: Sequence[int]) -> float:
     import psutil
 

@@ -154,7 +154,7 @@ def export_once(
         stream(f"{server.url}/api/v1/projects/{warm_id}/export/?{query}", warm_token, fmt, None)
         workers = server.worker_pids()
         before = c.rss_mb(workers)
-        pg_before = _postgres_cpu()
+        pg_before = c.postgres_cpu(args.db)
         cpu = [_cpu(workers), _cpu([os.getpid()]), c.busy_cpu_seconds()]
         sampler = RssSampler(workers)
         sampler.start()
@@ -164,8 +164,7 @@ def export_once(
             newlines, size, first, seconds = stream(url, token, fmt, sink)
             peak = sampler.stop()
             after = c.rss_mb(workers)
-            pg_after = _postgres_cpu()
-            pg_used = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
+            pg_used = c.cpu_used(pg_before, c.postgres_cpu(args.db))
             ours = [_cpu(workers) - cpu[0], pg_used, _cpu([os.getpid()]) - cpu[1]]
             cpu = [*ours, max(0.0, c.busy_cpu_seconds() - cpu[2] - sum(ours))]
             if fmt == "parquet" and sink:
@@ -182,18 +181,6 @@ def export_once(
         "first": first, "seconds": seconds, "before": before, "peak": peak, "after": after,
         "cpu": cpu,
     }  # fmt: skip
-
-
-def _postgres_cpu() -> dict[int, float]:
-    """CPU seconds of every PostgreSQL process, by pid (backends started later count from 0)."""
-    import psutil
-
-    out = {}
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        if process.info["name"] == "postgres" and process.info["cpu_times"]:
-            times = process.info["cpu_times"]
-            out[process.pid] = times.user + times.system
-    return out
 
 
 def _cpu(pids: list[int]) -> float:

@@ -96,12 +96,6 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def postgres_pids() -> list[int]:
-    import psutil
-
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in {"postgres"}]
-
-
 def start_py_spy(path: str | None, pid: int, seconds: float) -> Any:
     if not path:
         return None
@@ -222,16 +216,18 @@ def main() -> int:
             server_pids = [server.process.pid, *server.worker_pids()]
             client_pids = [p.pid for p in clients if p.pid is not None]
             time.sleep(max(0.0, t_measure - time.time()))
-            pg_pids = postgres_pids()  # now that gunicorn's connections are open
             spy = start_py_spy(args.py_spy, server.process.pid, args.duration)
+            pg_before = c.postgres_cpu(args.db)
             cpu_before = [
-                cpu_seconds(server_pids), cpu_seconds(pg_pids), cpu_seconds(client_pids),
+                cpu_seconds(server_pids),
+                0.0,
+                cpu_seconds(client_pids),
                 c.busy_cpu_seconds(),
-            ]  # fmt: skip
+            ]
             time.sleep(max(0.0, t_end - time.time()))
             cpu_after = [
-                cpu_seconds(server_pids), cpu_seconds(pg_pids), cpu_seconds(client_pids),
-                c.busy_cpu_seconds(),
+                cpu_seconds(server_pids), c.cpu_used(pg_before, c.postgres_cpu(args.db)),
+                cpu_seconds(client_pids), c.busy_cpu_seconds(),
             ]  # fmt: skip
             results = [out.get(timeout=120) for _ in clients]
             if spy is not None:

@@ -5,6 +5,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("annotate.api.urls")),
     path("api/v1/", include("models_runtime.api.urls")),
+    path("api/v1/", include("analysis.api")),
     path("", include("annotate.urls")),
     path("", include("models_runtime.urls")),
+    path("", include("analysis.urls")),
 ]

@@ -6,69 +6,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('annotate', '0001_initial'),
+        ("annotate", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnalysisRefresh',
+            name="AnalysisRefresh",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pending', models.BooleanField(default=False)),
-                ('requested_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='analysis_refresh', to='annotate.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pending", models.BooleanField(default=False)),
+                ("requested_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="analysis_refresh",
+                        to="annotate.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AnalysisSnapshot',
+            name="AnalysisSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('computed_at', models.DateTimeField()),
-                ('source_key', models.CharField(max_length=200)),
-                ('annotations_count', models.PositiveIntegerField()),
-                ('seconds', models.FloatField(help_text='How long the computation took.')),
-                ('data', models.JSONField()),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='analysis_snapshot', to='annotate.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("computed_at", models.DateTimeField()),
+                ("source_key", models.CharField(max_length=200)),
+                ("annotations_count", models.PositiveIntegerField()),
+                ("seconds", models.FloatField(help_text="How long the computation took.")),
+                ("data", models.JSONField()),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="analysis_snapshot",
+                        to="annotate.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TaxonomyCategory',
+            name="TaxonomyCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.CharField(max_length=100)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='taxonomy_categories', to='annotate.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("group", models.CharField(max_length=100)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.CharField(blank=True, max_length=500)),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="taxonomy_categories",
+                        to="annotate.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order', 'id'],
+                "ordering": ["order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DivergenceTag',
+            name="DivergenceTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.TextField(blank=True, max_length=5000)),
-                ('tagged_at', models.DateTimeField()),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='divergence_tag', to='annotate.item')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='divergence_tags', to='annotate.project')),
-                ('tagged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('categories', models.ManyToManyField(blank=True, related_name='tags', to='analysis.taxonomycategory')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=5000)),
+                ("tagged_at", models.DateTimeField()),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="divergence_tag",
+                        to="annotate.item",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="divergence_tags",
+                        to="annotate.project",
+                    ),
+                ),
+                (
+                    "tagged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "categories",
+                    models.ManyToManyField(
+                        blank=True, related_name="tags", to="analysis.taxonomycategory"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='taxonomycategory',
-            constraint=models.UniqueConstraint(fields=('project', 'group', 'name'), name='taxonomy_category_unique_name'),
+            model_name="taxonomycategory",
+            constraint=models.UniqueConstraint(
+                fields=("project", "group", "name"), name="taxonomy_category_unique_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='divergencetag',
-            index=models.Index(fields=['project', 'item'], name='divergence_tag_project'),
+            model_name="divergencetag",
+            index=models.Index(fields=["project", "item"], name="divergence_tag_project"),
         ),
     ]

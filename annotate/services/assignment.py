@@ -226,6 +226,12 @@ def annotation_submit(
     )
     if is_gold:
         annotator_gold_review(project=annotation.project, annotator=annotator, now=now)
+    else:
+        # The analysis figures are out of date: one debounced background refresh per project.
+        # (Imported here: the analysis app imports this one.)
+        from analysis.services import analysis_refresh_request
+
+        analysis_refresh_request(project_id=annotation.project_id)
     return annotation, created
 
 

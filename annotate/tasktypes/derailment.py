@@ -25,7 +25,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from .base import FieldError, ItemSummary, SchemaError, TaskType, validate_model
+from .base import (
+    AgreementField,
+    FieldError,
+    ItemSummary,
+    SchemaError,
+    TaskType,
+    validate_model,
+)
 
 DEFAULT_TONES = [
     "Bitter frustration",
@@ -284,6 +291,52 @@ class Derailment(TaskType):
 
     def export_shapes(self) -> dict[str, Any]:
         return {"derailment_points": derailment_point_rows}
+
+    # --- analysis
+    def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
+        """``toxic`` as nominal data (the primary field; scored against an imported reference
+        label when the item has one), and the derailment point as a distance over comment
+        positions with "never" as a value of its own, plus agreement within +-tolerance."""
+        return [
+            AgreementField("toxic", "Toxic (yes / no)", "nominal", path=("toxic",), primary=True,
+                           reference=_reference_toxic,
+                           value_labels={"true": "toxic", "false": "not toxic"}),
+            AgreementField("derailment_point", "Derailment point (comment position)", "custom",
+                           extract=_derailment_position, distance=derailment_distance,
+                           tolerance=float(self.config(config)["tolerance"])),
+        ]
+
+
+NEVER_POSITION = -1000.0
+"""The code of "never derails": far from every position, so no tolerance window reaches it."""
+
+NEVER_DISTANCE = 25.0
+"""Distance between "never" and any position, and the cap of positional distances: squared
+differences (Krippendorff's interval footing) up to 5 comments apart, so that disagreeing on
+whether a conversation derails at all weighs as much as the widest disagreement on where."""
+
+
+def derailment_distance(c: float, k: float) -> float:
+    if c == k:
+        return 0.0
+    if NEVER_POSITION in (c, k):
+        return NEVER_DISTANCE
+    return min((c - k) ** 2, NEVER_DISTANCE)
+
+
+def _derailment_position(value: Mapping[str, Any], payload: Mapping[str, Any]) -> float | None:
+    point = value.get("derailment_comment")
+    if point is None:
+        return NEVER_POSITION
+    for position, comment in enumerate(payload.get("comments", [])):
+        if str(comment.get("id")) == str(point):
+            return float(position)
+    return None
+
+
+def _reference_toxic(payload: Mapping[str, Any]) -> bool | None:
+    reference = payload.get("reference") or {}
+    return (reference.get("value") or {}).get("toxic")
 
 
 def derailment_point_rows(

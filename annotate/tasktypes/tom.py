@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .base import FieldError, ItemSummary, SchemaError, TaskType
+from .base import AgreementField, FieldError, ItemSummary, SchemaError, TaskType
 
 KINDS = ("mental_state", "behavior", "judgment")
 KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
@@ -285,6 +285,45 @@ class Tom(TaskType):
 
     def export_shapes(self) -> dict[str, Any]:
         return {"tom_answers": tom_answer_rows}
+
+    # --- analysis
+    def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
+        """One nominal field per question kind (the first question of that kind in an item),
+        scored against the question's gold answer where it has one; the consistency flag of
+        SimpleToM as a field of its own (its agreement, and how often it is raised)."""
+        fields = [
+            AgreementField(kind, f"{KIND_LABELS[kind]} answer", "nominal",
+                           extract=_answer_of_kind(kind), reference=_gold_of_kind(kind),
+                           primary=kind == KINDS[0])
+            for kind in KINDS
+        ]
+        fields.append(AgreementField("inconsistent", "Inconsistent (unaware, yet unreasonable)",
+                                     "nominal", extract=is_inconsistent_value))
+        return fields
+
+
+def _question_of_kind(payload: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    return next((q for q in payload.get("questions", []) if q.get("kind") == kind), None)
+
+
+def _answer_of_kind(kind: str) -> Any:
+    def answer(value: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
+        question = _question_of_kind(payload, kind)
+        return None if question is None else value.get("answers", {}).get(question["id"])
+
+    return answer
+
+
+def _gold_of_kind(kind: str) -> Any:
+    def gold(payload: Mapping[str, Any]) -> str | None:
+        question = _question_of_kind(payload, kind)
+        return None if question is None else question.get("answer")
+
+    return gold
+
+
+def is_inconsistent_value(value: Mapping[str, Any], payload: Mapping[str, Any]) -> bool | None:
+    return is_inconsistent(payload, value)
 
 
 def tom_answer_rows(

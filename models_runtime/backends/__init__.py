@@ -78,7 +78,12 @@ BACKENDS: dict[str, BackendSpec] = {
             "clip",
             "models_runtime.backends.clip.ClipPredictor",
             frozenset({"visual_argument"}),
-            {**_TORCH, "image_field": "image", "options_field": "options", "prompt": "{text}"},
+            {
+                **_TORCH,
+                "image_field": "image",
+                "options_field": "premise_options",
+                "prompt": "{text}",
+            },
         ),
         BackendSpec(
             "openai_http",

@@ -247,15 +247,23 @@ def derailment_value(
     comment_ids: Sequence[str], scores: Sequence[float], *, threshold: float
 ) -> ItemPrediction:
     """The derailment annotation shape from per-prefix P(derails): the conversation's P is the
-    highest prefix score, and the derailment point the first comment whose score crosses
-    ``threshold`` (SPEC 2.2). ``key`` is filled in by the caller."""
+    highest prefix score; when it crosses ``threshold`` the thread is predicted toxic, the
+    derailment point is the first comment whose score crosses it (SPEC 2.2) and the toxic
+    comment the one with the highest score (never before the derailment point). ``key`` is
+    filled in by the caller."""
     p = max(scores)
+    toxic = p >= threshold
     crossing = next(
         (cid for cid, s in zip(comment_ids, scores, strict=True) if s >= threshold), None
     )
+    peak = comment_ids[list(scores).index(p)]
     return ItemPrediction(
         key=0,
-        value={"toxic": p >= threshold, "toxic_comment": None, "derailment_comment": crossing},
+        value={
+            "toxic": toxic,
+            "toxic_comment": peak if toxic else None,
+            "derailment_comment": crossing if toxic else None,
+        },
         score=p,
         distribution={"no": 1.0 - p, "yes": p},
         details={

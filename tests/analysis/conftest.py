@@ -24,8 +24,15 @@ def make_item(project, n: int, **payload_overrides) -> Item:
 
 def add_vote(item, annotator, preference, *, left="a", aspects=None, seconds=10.0,
              when=None) -> Annotation:
-    now = when or timezone.now()
+    value = {"preference": preference, "aspects": aspects or {}, "rationale": "", "flags": []}
     shown = {"left": left, "right": "b" if left == "a" else "a"}
+    return add_value(item, annotator, value, shown=shown, seconds=seconds, when=when)
+
+
+def add_value(item, annotator, value, *, shown=None, seconds=10.0, when=None) -> Annotation:
+    """One submitted annotation of any task type, as rows."""
+    now = when or timezone.now()
+    shown = shown or {}
     assignment = Assignment.objects.create(
         project=item.project, item=item, annotator=annotator, status="submitted",
         shown_order=shown, reserved_at=now, expires_at=now + timedelta(minutes=30),
@@ -33,8 +40,7 @@ def add_vote(item, annotator, preference, *, left="a", aspects=None, seconds=10.
     )
     annotation = Annotation.objects.create(
         assignment=assignment, project=item.project, item=item, annotator=annotator,
-        value={"preference": preference, "aspects": aspects or {}, "rationale": "", "flags": []},
-        shown_order=shown, time_spent_ms=int(seconds * 1000),
+        value=value, shown_order=shown, time_spent_ms=int(seconds * 1000),
     )
     Item.objects.filter(pk=item.pk).update(n_submitted=item.annotations.count())
     if when is not None:
@@ -54,8 +60,10 @@ def voted_project(db):
         MembershipFactory(project=project, user=user, role=Membership.Role.ANNOTATOR)
         annotators.append(user)
 
-    def with_votes(table, **payloads):
-        """``table``: list of rows, one per item, each a list of votes (None = no vote)."""
+    def with_votes(table, payloads=None):
+        """``table``: list of rows, one per item, each a list of votes (None = no vote);
+        ``payloads``: item index -> payload fields to override."""
+        payloads = payloads or {}
         items = []
         for n, row in enumerate(table):
             item = make_item(project, n, **payloads.get(n, {}))

@@ -184,6 +184,8 @@ def test_sequence_classifier_scores_every_prefix_and_finds_the_derailment_point(
         c["id"] for c, p in zip(THREAD["comments"], expected, strict=True) if p >= threshold
     )
     assert prediction.value["derailment_comment"] == first
+    peak = THREAD["comments"][expected.index(max(expected))]["id"]
+    assert prediction.value["toxic_comment"] == peak
     assert prediction.score == pytest.approx(max(expected), abs=1e-5)
     assert prediction.value["toxic"] is True
     assert prediction.distribution == pytest.approx({"no": 1 - max(expected), "yes": max(expected)})
@@ -282,7 +284,7 @@ def test_clip_picks_a_premise_option_from_image_text_similarity(clip_dir, tmp_pa
     item = {
         "image": "img/1.png",
         "conclusion": "Factories melt glaciers.",
-        "options": ["A melting glacier", "A factory chimney", "A happy dog"],
+        "premise_options": ["A melting glacier", "A factory chimney", "A happy dog"],
     }
     predictor = load_predictor(
         "clip", PredictorConfig("visual_argument", clip_dir, {}, open_media=media.__getitem__)
@@ -299,12 +301,12 @@ def test_clip_picks_a_premise_option_from_image_text_similarity(clip_dir, tmp_pa
     )["pixel_values"]
     eos = tokenizer.eos_token_id
     logits = []
-    for text in item["options"]:
+    for text in item["premise_options"]:
         ids = torch.tensor([tokenizer(text)["input_ids"] + [eos]])
         with torch.no_grad():
             logits.append(float(model(input_ids=ids, pixel_values=pixels).logits_per_image[0, 0]))
     expected = dict(
-        zip(item["options"], torch.softmax(torch.tensor(logits), -1).tolist(), strict=True)
+        zip(item["premise_options"], torch.softmax(torch.tensor(logits), -1).tolist(), strict=True)
     )
     assert prediction.distribution == pytest.approx(expected, abs=2e-3)
     assert prediction.value == {"choice": max(expected, key=expected.get)}
@@ -331,4 +333,53 @@ def test_clip_reports_an_undecodable_image(clip_dir):
         PredictorConfig("visual_argument", clip_dir, {}, open_media=lambda name: b"not an image"),
     )
     with pytest.raises(BackendError, match="cannot decode"):
-        predictor.predict([PredictInput(1, {"image": "x.png", "options": ["a", "b"]})])
+        predictor.predict([PredictInput(1, {"image": "x.png", "premise_options": ["a", "b"]})])
+
+
+# --- the answers fit the task types' own annotation schemas
+
+
+def test_every_backend_answer_fits_its_task_types_annotation_schema(
+    classifier_dir, lm_dir, clip_dir, tmp_path
+):
+    from annotate.tasktypes import get_task_type
+
+    def check(task_type, payload, prediction, config=None):
+        plugin = get_task_type(task_type)
+        item = plugin.validate_item(payload)
+        cleaned = plugin.validate_annotation(
+            prediction.value, config=plugin.config(config or {}), payload=item
+        )
+        assert {k: cleaned[k] for k in prediction.value} == prediction.value
+
+    for threshold in (0.0, 1.01):  # a thread predicted toxic, and one predicted never toxic
+        derail = load("sequence_classifier", "derailment", classifier_dir, threshold=threshold)
+        check("derailment", THREAD, derail.predict([PredictInput(1, THREAD)])[0])
+    tom = {
+        **TOM,
+        "questions": [
+            {**q, "choices": [{"label": "A", "text": "drawer"}, {"label": "B", "text": "box"}]}
+            if isinstance(q["choices"][0], str)
+            else q
+            for q in TOM["questions"]
+        ],
+    }
+    check("tom", tom, load("causal_lm_judge", "tom", lm_dir).predict([PredictInput(2, tom)])[0])
+    image = tmp_path / "argument.png"
+    image.write_bytes(png((90, 90, 90)))
+    visual = {
+        "image": {"path": str(image), "width": 48, "height": 40},
+        "conclusion": "Factories melt glaciers.",
+        "premise_options": [
+            {"id": "1", "text": "A glacier"},
+            {"id": "2", "text": "A dog"},
+            {"id": "3", "text": "A chimney"},
+        ],
+    }
+    clip = load("clip", "visual_argument", clip_dir)
+    check(
+        "visual_argument",
+        visual,
+        clip.predict([PredictInput(3, visual)])[0],
+        config={"mode": "identification"},
+    )

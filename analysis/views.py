@@ -1,0 +1,257 @@
+"""Leads' pages: the analysis dashboard, the divergence review queue, the taxonomy editor.
+
+Interfaces only: parse, call a service or selector, render a page or a ``_partials/`` fragment.
+Every page needs the lead role in the project (others get 404 if not members, 403 if annotators).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from annotate import selectors as annotate_selectors
+from annotate.errors import Forbidden, InvalidInput, NotFound
+from annotate.models import Item, Membership, Project
+from annotate.tasktypes import get_task_type
+
+from . import charts, selectors, services
+
+REVIEW_FILTERS = {
+    "untagged": "Not yet tagged",
+    "all": "All diverging",
+    "diverging_significant": "Significant only",
+    "tagged": "Tagged",
+}
+
+
+def _lead_project(request: HttpRequest, project_id: int) -> Project:
+    assert isinstance(request.user, User)
+    try:
+        return annotate_selectors.project_get(
+            project_id=project_id, user=request.user, role=Membership.Role.LEAD
+        )
+    except NotFound:
+        raise Http404("no such project") from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# --- dashboard
+
+
+def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[str, Any]:
+    data = view.data or {}
+    context: dict[str, Any] = {"project": project, "view": view, "data": data}
+    if not data:
+        return context
+    context["has_reference"] = any(f.get("reference_n") for f in data["fields"])
+    progress = data["progress"]
+    context["timeline_chart"] = charts.timeline(
+        [(p["date"], p["cumulative"]) for p in progress["timeline"]],
+        total=progress["n_annotations_wanted"], title="Annotations over time (cumulative)",
+    )
+    context["alpha_chart"] = charts.alpha_intervals(
+        [(f["label"], f["alpha"], f.get("low"), f.get("high")) for f in data["fields"]],
+        title="Krippendorff's alpha with 95% bootstrap interval, per field",
+    )
+    pairwise = data["annotators"]["pairwise"]
+    if pairwise["annotators"]:
+        context["heatmap"] = charts.heatmap(
+            pairwise["annotators"], pairwise["agreement"], pairwise["n_common"],
+            title="Pairwise agreement between annotators",
+        )
+    if data.get("divergence"):
+        summary = services.divergence_summary(project=project, data=data)
+        context["divergence"] = summary
+        context["status_chart"] = charts.hbars(
+            [(status.replace("_", " "), n) for status, n in summary["status_counts"].items()],
+            title="Items per agreement status",
+        )
+        context["taxonomy_chart"] = charts.hbars(
+            [(c["name"], c["n_items"]) for c in summary["taxonomy"]],
+            title="Tagged items per divergence category",
+        )
+    return context
+
+
+@login_required
+def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _lead_project(request, project_id)
+    view = services.analysis_get(project=project)
+    context = _dashboard_context(project, view)
+    if _is_htmx(request):
+        return render(request, "analysis/_partials/figures.html", context)
+    return render(request, "analysis/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Recompute now (small projects) or in the background (big ones)."""
+    project = _lead_project(request, project_id)
+    _key, count = selectors.analysis_source_key(project=project)
+    if count <= services.INLINE_MAX_ANNOTATIONS:
+        services.analysis_refresh(project_id=project.pk)
+        messages.success(request, "Figures recomputed.")
+    else:
+        services.analysis_refresh_request(project_id=project.pk)
+        messages.success(request, "Figures are being recomputed in the background.")
+    return redirect("analysis-dashboard", project_id=project.pk)
+
+
+# --- review queue
+
+
+def _queue(project: Project, data: dict[str, Any] | None, which: str) -> list[tuple[int, str]]:
+    rows = ((data or {}).get("divergence") or {}).get("diverging_items") or []
+    if which == "diverging_significant":
+        return [(i, s) for i, s in rows if s == "diverging_significant"]
+    if which in ("untagged", "tagged"):
+        tagged = set(selectors.tags_by_item(project=project))
+        return [(i, s) for i, s in rows if (i in tagged) == (which == "tagged")]
+    return [(int(i), s) for i, s in rows]
+
+
+def _review_context(request: HttpRequest, project: Project, which: str,
+                    item_id: int | None) -> dict[str, Any]:
+    plugin = get_task_type(project.task_type)
+    spec = plugin.divergence()
+    if spec is None:
+        raise Http404("this task type has no divergence review")
+    view = services.analysis_get(project=project)
+    queue = _queue(project, view.data, which)
+    ids = [i for i, _ in queue]
+    position = ids.index(item_id) if item_id in ids else 0
+    context: dict[str, Any] = {
+        "project": project, "which": which, "filters": REVIEW_FILTERS, "n_queue": len(ids),
+        "view": view,
+    }
+    if not ids and item_id is None:
+        return context
+    current = item_id if item_id is not None else ids[position]
+    item = Item.objects.filter(project=project, pk=current).first()
+    if item is None:
+        raise Http404("no such item")
+    categories = services.taxonomy_ensure(project=project)
+    tag = selectors.tags_by_item(project=project).get(item.pk)
+    chosen = {c.pk for c in tag.categories.all()} if tag else set()
+    votes = selectors.item_votes(item=item)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for n, category in enumerate(categories):
+        key = str(n + 1) if n < 9 else ("0" if n == 9 else "")
+        groups.setdefault(category.group, []).append(
+            {"category": category, "key": key, "checked": category.pk in chosen}
+        )
+    in_queue = item.pk in ids
+    context.update(
+        item=item,
+        status=dict(queue).get(item.pk),
+        position=(ids.index(item.pk) + 1) if in_queue else None,
+        next_id=ids[ids.index(item.pk) + 1] if in_queue and ids.index(item.pk) + 1 < len(ids)
+        else None,
+        prev_id=ids[ids.index(item.pk) - 1] if in_queue and ids.index(item.pk) > 0 else None,
+        groups=groups,
+        tag=tag,
+        votes=[{"annotator": name, "label": plugin.label_of(value),
+                "position": plugin.position_pick(value, shown or {})}
+               for name, value, shown in votes],
+        suggestions=services.item_suggestions(project=project, item=item, categories=categories),
+        review_template=spec.review_template,
+        payload=item.payload,
+    )
+    return context
+
+
+def _which(request: HttpRequest) -> str:
+    which = request.GET.get("show") or request.POST.get("show") or "untagged"
+    return which if which in REVIEW_FILTERS else "untagged"
+
+
+def _item_param(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        raise Http404("no such item") from None
+
+
+@login_required
+def review(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _lead_project(request, project_id)
+    item_id = _item_param(request.GET.get("item"))
+    context = _review_context(request, project, _which(request), item_id)
+    if _is_htmx(request):
+        return render(request, "analysis/_partials/review_item.html", context)
+    return render(request, "analysis/review.html", context)
+
+
+@login_required
+@require_POST
+def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """Save the item's categories and note, then show the next item of the queue."""
+    project = _lead_project(request, project_id)
+    which = _which(request)
+    try:
+        category_ids = [int(c) for c in request.POST.getlist("categories")]
+    except ValueError:
+        return HttpResponse("bad category", status=400)
+    try:
+        services.divergence_tag_set(
+            project=project, item_id=item_id, category_ids=category_ids,
+            note=request.POST.get("note", ""), tagged_by=request.user,  # type: ignore[arg-type]
+        )
+    except NotFound:
+        raise Http404("no such item") from None
+    except InvalidInput as exc:
+        return HttpResponse(exc.message, status=400)
+    next_id = _item_param(request.POST.get("next"))
+    if which == "untagged":
+        # The saved item left the "untagged" queue: the next one is now first after it.
+        next_id = next_id if next_id != item_id else None
+    if _is_htmx(request):
+        context = _review_context(request, project, which, next_id)
+        context["saved"] = item_id
+        return render(request, "analysis/_partials/review_item.html", context)
+    url = reverse("analysis-review", args=[project.pk]) + f"?show={which}"
+    return redirect(url + (f"&item={next_id}" if next_id else ""))
+
+
+# --- taxonomy
+
+
+@login_required
+def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _lead_project(request, project_id)
+    if request.method == "POST":
+        try:
+            action = request.POST.get("action", "add")
+            if action == "add":
+                services.taxonomy_category_add(project=project, group=request.POST.get("group", ""),
+                                               name=request.POST.get("name", ""))
+            elif action == "update":
+                services.taxonomy_category_update(
+                    project=project, category_id=int(request.POST.get("id", 0)),
+                    group=request.POST.get("group", ""), name=request.POST.get("name", ""))
+            elif action == "delete":
+                services.taxonomy_category_delete(project=project,
+                                                  category_id=int(request.POST.get("id", 0)))
+        except (InvalidInput, NotFound, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "invalid input"))
+        return redirect("analysis-taxonomy", project_id=project.pk)
+    categories = services.taxonomy_ensure(project=project)
+    counts = selectors.tag_category_counts(project=project)
+    rows = [{"category": c, "n_items": counts.get(c.pk, 0)} for c in categories]
+    groups = sorted({c.group for c in categories})
+    return render(request, "analysis/taxonomy.html",
+                  {"project": project, "rows": rows, "groups": groups})
