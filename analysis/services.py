@@ -8,8 +8,9 @@ They are cached in ``AnalysisSnapshot`` under the key of what they were computed
 Caching policy (``analysis_get``): a fresh snapshot is used as is. Without one, a project with at
 most ``INLINE_MAX_ANNOTATIONS`` counted annotations is computed in the request (well under a
 second); a bigger one gets a background computation (``analysis_refresh_request``) and the page
-shows the last snapshot, marked stale, until it lands. Submitting annotations requests a refresh
-too, debounced: one pending computation per project (``AnalysisRefresh.pending``).
+shows the last snapshot, marked stale, until it lands. Submitting an annotation to such a big
+project requests a refresh too, debounced: one pending computation per project
+(``AnalysisRefresh.pending``), so the figures are ready when a lead comes back.
 """
 
 from __future__ import annotations
@@ -352,6 +353,16 @@ def analysis_refresh(*, project_id: int) -> AnalysisSnapshot | None:
         },
     )
     return snapshot
+
+
+def analysis_annotations_changed(*, project_id: int) -> bool:
+    """Called when an annotation arrives: queue a background refresh for a big project (one
+    whose last figures counted more than ``INLINE_MAX_ANNOTATIONS``). Small projects, and big
+    ones nobody has opened yet, are computed when a lead asks for them. Whether one was queued."""
+    big = AnalysisSnapshot.objects.filter(
+        project_id=project_id, annotations_count__gt=INLINE_MAX_ANNOTATIONS
+    )
+    return big.exists() and analysis_refresh_request(project_id=project_id)
 
 
 def analysis_refresh_request(*, project_id: int) -> bool:

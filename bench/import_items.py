@@ -108,6 +108,9 @@ def child(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
     sampler.start()
+    pg_before = c.postgres_cpu(args.db)
+    busy_before = c.busy_cpu_seconds()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     with open(args.child, "rb") as stream:
         if profiler:
@@ -116,6 +119,9 @@ def child(args: argparse.Namespace) -> None:
         if profiler:
             profiler.disable()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    pg = c.cpu_used(pg_before, c.postgres_cpu(args.db))
+    other = max(0.0, c.busy_cpu_seconds() - busy_before - cpu - pg)
     stop.set()
     sampler.join()
     traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
@@ -126,6 +132,7 @@ def child(args: argparse.Namespace) -> None:
     out = {
         "created": result.created,
         "seconds": seconds,
+        "cpu": [cpu, pg, other],
         "rss_growth": peak[0] - baseline,
         "baseline_rss": baseline,
         "tracemalloc_peak": traced_peak,
@@ -209,13 +216,15 @@ def main() -> int:
 
     print("\nitems_import, JSONL, one process, in one transaction (target >= 20,000 items/s):")
     print(
-        f"{'items':>9} {'file MB':>8} {'seconds':>8} {'items/s':>9} {'RSS +MB':>8} {'traced MB':>9}"
+        f"{'items':>9} {'file MB':>8} {'seconds':>8} {'items/s':>9} {'RSS +MB':>8} "
+        f"{'traced MB':>9}  CPU s (import/pg/other)"
     )
     for n, size, timed, traced in rows:
         traced_mb = f"{traced / 2**20:9.1f}" if traced is not None else f"{'-':>9}"
         print(
             f"{n:>9,} {size / 2**20:8.1f} {timed['seconds']:8.2f} {n / timed['seconds']:9,.0f} "
-            f"{timed['rss_growth'] / 2**20:8.1f} {traced_mb}"
+            f"{timed['rss_growth'] / 2**20:8.1f} {traced_mb}  "
+            + "/".join(f"{x:.1f}" for x in timed["cpu"])
         )
     if len(rows) > 1:
         (_, s0, t0, m0), (_, s1, t1, m1) = rows[0], rows[-1]

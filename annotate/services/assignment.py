@@ -227,11 +227,11 @@ def annotation_submit(
     if is_gold:
         annotator_gold_review(project=annotation.project, annotator=annotator, now=now)
     else:
-        # The analysis figures are out of date: one debounced background refresh per project.
-        # (Imported here: the analysis app imports this one.)
-        from analysis.services import analysis_refresh_request
+        # The analysis figures are out of date: a big project gets one debounced background
+        # refresh. (Imported here: the analysis app imports this one.)
+        from analysis.services import analysis_annotations_changed
 
-        analysis_refresh_request(project_id=annotation.project_id)
+        analysis_annotations_changed(project_id=annotation.project_id)
     return annotation, created
 
 

@@ -172,25 +172,57 @@ def test_refresh_requests_are_debounced_per_project(voted_project,
 
 @pytest.fixture
 def eager_celery(settings):
+    before = celery_app.conf.task_always_eager  # read first: reading loads Django's settings
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = before
 
 
-def test_a_submit_queues_the_refresh_on_commit_and_the_task_stores_the_figures(
-        voted_project, eager_celery, django_capture_on_commit_callbacks):
-    project = voted_project["project"]
-    annotator = voted_project["annotators"][0]
-    make_item(project, 0)
+def submit_one(project, annotator, callbacks_fixture):
     assignment = assignment_reserve_next(project=project, annotator=annotator)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with callbacks_fixture(execute=False) as callbacks:
         annotation_submit(assignment_id=assignment.pk, annotator=annotator,
                           value={"preference": 1})
+    return callbacks
+
+
+def test_a_submit_to_a_big_project_queues_the_refresh_on_commit_and_the_task_stores_figures(
+        voted_project, eager_celery, monkeypatch, django_capture_on_commit_callbacks):
+    project = voted_project["project"]
+    annotator = voted_project["annotators"][0]
+    items = voted_project["votes"]([[None, 1, 1], [None, -1, -1]])
+    services.analysis_refresh(project_id=project.pk)
+    monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 3)  # four annotations make it big
+    callbacks = submit_one(project, annotator, django_capture_on_commit_callbacks)
     assert len(callbacks) == 1
-    assert not AnalysisSnapshot.objects.filter(project=project).exists()  # not before commit
+    assert AnalysisSnapshot.objects.get(project=project).data["n_annotations"] == 4
     callbacks[0]()  # the commit happens: the task runs (eagerly here)
     snapshot = AnalysisSnapshot.objects.get(project=project)
-    assert snapshot.data["n_annotations"] == 1
+    assert snapshot.data["n_annotations"] == 5
+    assert snapshot.data["n_items_annotated"] == len(items)
     assert AnalysisRefresh.objects.get(project=project).pending is False
+
+
+def test_a_submit_to_a_small_project_queues_nothing(voted_project,
+                                                     django_capture_on_commit_callbacks):
+    project = voted_project["project"]
+    voted_project["votes"]([[None, 1, 1]])
+    services.analysis_refresh(project_id=project.pk)
+    callbacks = submit_one(project, voted_project["annotators"][0],
+                           django_capture_on_commit_callbacks)
+    assert callbacks == []  # computed in the request when a lead looks
+
+
+def test_a_big_project_without_figures_answers_202_and_polls_while_computing(
+        voted_project, api, client, monkeypatch, django_capture_on_commit_callbacks):
+    project = voted_project["project"]
+    voted_project["votes"](VOTES)
+    monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 5)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api(voted_project["lead"]).get(reverse("api-agreement", args=[project.pk]))
+    assert response.status_code == 202 and response.json()["pending"] is True
+    assert len(callbacks) == 1
+    client.force_login(voted_project["lead"])
+    html = client.get(reverse("analysis-dashboard", args=[project.pk])).content.decode()
+    assert 'hx-trigger="every 3s"' in html and "Computing" in html
