@@ -103,6 +103,93 @@ def encode_texts_keep_end(
     return ids
 
 
+class KeepEndEncoder:
+    """``encode_texts_keep_end`` with a fast tokenizer, tokenizing little more than is kept.
+
+    The cost of tokenizing grows with the text, yet only the last ``max_length`` tokens are
+    kept. So each text is first tokenized (without special tokens) from a window at its end
+    sized by the characters per token seen so far; when the window is the whole text, or gives
+    at least ``MARGIN`` tokens more than are kept (so the word cut at the window's start never
+    reaches the kept ones), its tokens are cut and given the special tokens by the tokenizer's
+    own ``post_process`` (the same truncation and template as a plain call). The other texts go
+    through ``encode_texts_keep_end``. Both use the Rust tokenizer's ``encode_batch_fast`` (no
+    character offsets) on copies of the backend tokenizer, configured once.
+    """
+
+    MARGIN = 16
+    SLACK = 1.25  # the window holds SLACK times the tokens it needs at the estimated density
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_length: int):
+        from tokenizers import Tokenizer
+
+        backend = cast(Tokenizer, tokenizer.backend_tokenizer)
+        serialized = backend.to_str()
+        self.content = Tokenizer.from_str(serialized)
+        self.content.no_truncation()
+        self.content.no_padding()
+        self.full = Tokenizer.from_str(serialized)
+        self.full.no_padding()
+        self.full.enable_truncation(
+            max_length, direction=tokenizer.truncation_side, strategy="longest_first"
+        )
+        split = bool(getattr(tokenizer, "split_special_tokens", False))
+        self.content.encode_special_tokens = split
+        self.full.encode_special_tokens = split
+        self.max_length = max_length
+        self.kept = max(1, max_length - self.full.num_special_tokens_to_add(False))
+        self.chars_per_token = 4.0  # updated from every window tokenized
+
+    @classmethod
+    def for_tokenizer(
+        cls, tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> KeepEndEncoder | None:
+        """An encoder for a fast tokenizer cut on the left; None otherwise."""
+        if not getattr(tokenizer, "is_fast", False) or tokenizer.truncation_side != "left":
+            return None
+        return cls(tokenizer, max_length)
+
+    def window(self) -> int:
+        return int(self.chars_per_token * (self.kept + self.MARGIN) * self.SLACK) + 1
+
+    def __call__(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        window = self.window()
+        cut = [text[-window:] for text in texts]
+        ids: list[list[int] | None] = []
+        redo = []
+        n_chars = n_tokens = 0
+        for i, (text, part, encoding) in enumerate(
+            zip(texts, cut, self.content.encode_batch_fast(cut, add_special_tokens=False))
+        ):
+            n_chars += len(part)
+            n_tokens += len(encoding)
+            if len(text) <= window or len(encoding) >= self.kept + self.MARGIN:
+                ids.append(self.full.post_process(encoding).ids)
+            else:
+                ids.append(None)
+                redo.append(i)
+        if n_tokens:
+            self.chars_per_token = max(0.25, n_chars / n_tokens)
+        if redo:
+            for i, row in zip(redo, self._keep_end([texts[i] for i in redo]), strict=True):
+                ids[i] = row
+        return cast(list[list[int]], ids)
+
+    def _keep_end(self, texts: list[str]) -> list[list[int]]:
+        """``encode_texts_keep_end`` on this encoder's tokenizer."""
+        window = self.max_length * CHARS_PER_TOKEN_BOUND
+        ids = [e.ids for e in self.full.encode_batch_fast([text[-window:] for text in texts])]
+        short = [
+            i for i, text in enumerate(texts) if len(text) > window and len(ids[i]) < self.max_length
+        ]
+        if short:
+            whole = self.full.encode_batch_fast([texts[i] for i in short])
+            for i, encoding in zip(short, whole, strict=True):
+                ids[i] = encoding.ids
+        return ids
+
+
 def chat_text(
     tokenizer: PreTrainedTokenizerBase,
     messages: list[dict[str, str]],
@@ -121,14 +208,14 @@ def chat_text(
 def padded(
     rows: Sequence[Sequence[int]], pad_id: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded input ids and their attention mask."""
-    width = max(len(row) for row in rows)
+    """Right-padded input ids and their attention mask, built from one flat tensor (no Python
+    loop over the rows)."""
+    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
+    width = int(lengths.max())
+    mask = torch.arange(width)[None, :] < lengths[:, None]
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return ids.to(device), mask.to(device)
+    ids[mask] = torch.tensor([token for row in rows for token in row], dtype=torch.long)
+    return ids.to(device), mask.long().to(device)
 
 
 def run_in_batches(
@@ -181,6 +268,7 @@ class TransformersPredictor(Predictor):
         self.max_batch = int(self.params["max_batch"])
         self._encoded: dict[int, list[list[int]]] = {}
         self.tokenizer: PreTrainedTokenizerBase = load_tokenizer(config.weights_path)
+        self.keep_end = KeepEndEncoder.for_tokenizer(self.tokenizer, self.max_length)
 
     @property
     def device(self) -> str:
@@ -199,8 +287,11 @@ class TransformersPredictor(Predictor):
     ) -> list[list[list[int]]]:
         """Tokenize every item's texts in one call and give each item its sequences back."""
         per_item = [texts_of(item) for item in items]
-        flat = encode_texts_keep_end(
-            self.tokenizer, [text for texts in per_item for text in texts], self.max_length
+        texts = [text for texts in per_item for text in texts]
+        flat = (
+            self.keep_end(texts)
+            if self.keep_end is not None
+            else encode_texts_keep_end(self.tokenizer, texts, self.max_length)
         )
         result, position = [], 0
         for texts in per_item:

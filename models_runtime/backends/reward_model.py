@@ -70,9 +70,10 @@ class RewardModelPredictor(tt.TransformersPredictor):
         )
         with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
             logits = self.model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+        rows: list[list[float]] = logits.tolist()  # one conversion per forward pass
         if self.n_outputs == 1:
-            return [(float(row[0]), 0.0) for row in logits]
-        return [(float(row[0]), math.exp(float(row[1]))) for row in logits]
+            return [(row[0], 0.0) for row in rows]
+        return [(row[0], math.exp(row[1])) for row in rows]
 
     def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
         sequences: list[list[int]] = []
