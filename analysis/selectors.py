@@ -22,10 +22,10 @@ from django.db.models.functions import TruncDate
 
 from annotate.models import Annotation, Item, Membership, Project
 from annotate.selectors import annotations_for_aggregates
-from annotate.tasktypes.base import AgreementField
+from annotate.tasktypes.base import AgreementField, SetField
 from models_runtime.models import ModelRun, Prediction
 
-from .models import DivergenceTag, TaxonomyCategory
+from .models import AnalysisSnapshot, DivergenceTag, TaxonomyCategory
 
 
 def analysis_annotations(*, project: Project) -> QuerySet[Annotation]:
@@ -196,6 +196,38 @@ def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> R
             place(field_, [field_.extract(value, payloads[item_id])
                            for value, item_id in zip(values, transposed[1], strict=True)])
     return result
+
+
+def set_units(*, project: Project,
+              fields: Sequence[SetField]) -> dict[str, list[dict[int, Any]]]:
+    """Every set field's units: one per (item, key of ``SetField.extract``), each a mapping
+    annotator id -> that annotator's elements, in item order (two queries)."""
+    if not fields:
+        return {}
+    rows = list(analysis_annotations(project=project).order_by("item_id", "annotator_id")
+                .values_list("annotator_id", "item_id", "value"))
+    payloads = item_payloads(item_ids=sorted({item_id for _a, item_id, _v in rows}))
+    out: dict[str, list[dict[int, Any]]] = {}
+    for field_ in fields:
+        units: dict[tuple[int, str], dict[int, Any]] = {}
+        for annotator_id, item_id, value in rows:
+            sets = field_.extract(value or {}, payloads.get(item_id, {}))
+            for key, elements in (sets or {}).items():
+                units.setdefault((item_id, str(key)), {})[annotator_id] = elements
+        out[field_.name] = list(units.values())
+    return out
+
+
+def consensus_agreement_by_annotator(*, project: Project) -> dict[int, float | None]:
+    """Each annotator's agreement with the leave-one-out consensus, from the cached figures
+    (``AnalysisSnapshot``; nothing is computed here): user id -> share, ``None`` when not compared.
+    Empty until the analysis has run; flagged annotators' work is not in it."""
+    data = (
+        AnalysisSnapshot.objects.filter(project=project).values_list("data", flat=True).first()
+    )
+    rows = ((data or {}).get("annotators") or {}).get("rows") or []
+    return {int(row["annotator_id"]): row.get("loo_agreement") for row in rows
+            if row.get("annotator_id") is not None}
 
 
 def item_payloads(*, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -38,7 +38,7 @@ from annotate.errors import InvalidInput, NotFound
 from annotate.models import Item, Project
 from annotate.selectors import annotator_quality, project_progress
 from annotate.tasktypes import get_task_type
-from annotate.tasktypes.base import AgreementField, DivergenceSpec
+from annotate.tasktypes.base import AgreementField, DivergenceSpec, SetField
 
 from . import selectors, suggestions
 from .models import AnalysisRefresh, AnalysisSnapshot, DivergenceTag, TaxonomyCategory
@@ -129,6 +129,28 @@ def _field_figures(fd: selectors.FieldData, payloads: Mapping[int, Any] | None,
         row["reference_accuracy"] = right / n if n else None
         row["reference_n"] = n
     return row
+
+
+def _figure(value: Any) -> int | float | None:
+    """Counts stay whole numbers; other figures as ``_num``."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    return _num(value)
+
+
+def _set_field_figures(field_: SetField, units: Sequence[Mapping[int, Any]]) -> dict[str, Any]:
+    """A set field's figures (its ``measure`` on its units), in the order of ``figures``."""
+    result = field_.measure(units)
+    reasons = result.get("reasons") or {}
+    return {
+        "name": field_.name,
+        "label": field_.label,
+        "figures": [
+            {"name": name, "label": label, "value": _figure(result.get(name)),
+             "reason": reasons.get(name)}
+            for name, label in field_.figures
+        ],
+    }
 
 
 def _primary(rd: selectors.ReliabilityData) -> selectors.FieldData | None:
@@ -324,6 +346,9 @@ def agreement_compute(*, project: Project) -> dict[str, Any]:
         "annotators": _annotator_figures(project, rd, primary),
         "divergence": None,
     }
+    set_fields = plugin.set_fields(plugin.config(project.config))
+    units = selectors.set_units(project=project, fields=set_fields)
+    data["set_fields"] = [_set_field_figures(f, units[f.name]) for f in set_fields]
     statuses: list[str | None] = []
     if spec is not None and spec.status_field in rd.fields:
         statuses = item_statuses(plugin, rd.fields[spec.status_field])

@@ -46,6 +46,15 @@ def pairwise_table(data: Mapping[str, Any]) -> Table:
     return ["annotator_a", "annotator_b", "agreement", "n_common"], rows
 
 
+def sets_table(data: Mapping[str, Any]) -> Table:
+    """The set fields' figures (boxes, tones per comment), one row per figure."""
+    rows = [
+        [f["name"], figure["name"], figure["label"], figure["value"], figure.get("reason")]
+        for f in data.get("set_fields", []) for figure in f.get("figures", [])
+    ]
+    return ["field", "figure", "label", "value", "reason"], rows
+
+
 def progress_table(data: Mapping[str, Any]) -> Table:
     return _rows(data.get("progress", {}).get("timeline", []), ["date", "n", "cumulative"])
 
@@ -88,6 +97,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "pairwise": pairwise_table,
     "models": models_table,
     "progress": progress_table,
+    "sets": sets_table,
 }
 DIVERGENCE_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "items": items_table,

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from analysis.selectors import consensus_agreement_by_annotator
 from annotate import selectors, services
 from annotate.errors import Forbidden, InvalidInput, NotFound
 from annotate.models import Assignment, CrowdEntry, Item, Membership, Project, WorkerSession
@@ -192,7 +193,7 @@ def lead_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "project": project,
         "entry": entry,
         "entry_url": _entry_url(request, entry) if entry else None,
-        "annotators": selectors.annotator_quality(project=project),
+        "annotators": _quality_rows(project),
         "sessions": [_throughput(session) for session in sessions],
         "gold_items": selectors.gold_items(project=project)[:500],
         "n_gold": Item.objects.filter(
@@ -203,6 +204,15 @@ def lead_page(request: HttpRequest, project_id: int) -> HttpResponse:
         ).count(),
     }
     return render(request, "annotate/crowd/lead.html", context)
+
+
+def _quality_rows(project: Project) -> list[selectors.AnnotatorQuality]:
+    """Annotator quality with agreement with the consensus from the analysis's cached figures."""
+    rows = selectors.annotator_quality(project=project)
+    agreement = consensus_agreement_by_annotator(project=project)
+    for row in rows:
+        row.agreement_with_consensus = agreement.get(row.membership.user_id)
+    return rows
 
 
 def _throughput(session: WorkerSession) -> dict[str, Any]:
@@ -297,9 +307,7 @@ def lead_annotator_status(
         raise Http404("no such annotator in this project") from None
     if request.headers.get("HX-Request") != "true":
         return redirect("crowd-lead", project_id=project.pk)
-    row = next(
-        r for r in selectors.annotator_quality(project=project) if r.membership.pk == membership_id
-    )
+    row = next(r for r in _quality_rows(project) if r.membership.pk == membership_id)
     return render(request, "annotate/crowd/_annotator_row.html", {"project": project, "row": row})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -105,6 +105,27 @@ class AgreementField:
     reference: Callable[[Mapping[str, Any]], Any] | None = None
     primary: bool = False
     value_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetField:
+    """A field whose value is a set per annotation (boxes, tone labels), measured on whole sets
+    rather than scalars (``TaskType.set_fields``).
+
+    ``extract(value, payload)`` gives an annotation's sets as ``{unit key: elements}``: one key for
+    one set per item (a visual argument's boxes), one key per part of the item for a set per part
+    (a thread's comments and their tones); ``None`` means no value. The analysis gathers one unit
+    per (item, key), a mapping annotator id -> elements, and ``measure(units)`` (a pure function
+    from ``analysis.stats``) returns the figures as ``{name: number or None}``, with
+    ``{"reasons": {name: why}}`` for the undefined ones. ``figures`` names and labels the figures
+    shown, in order, on the dashboard, in the API's CSV and in ``compute_agreement``.
+    """
+
+    name: str
+    label: str
+    extract: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
+    measure: Callable[[Sequence[Mapping[int, Any]]], Mapping[str, Any]]
+    figures: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +238,10 @@ class TaskType:
     # --- analysis (the ``analysis`` app reads these; none by default)
     def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
         """The fields agreement is measured on, for a project's configuration."""
+        return []
+
+    def set_fields(self, config: Mapping[str, Any]) -> list[SetField]:
+        """The set-valued fields agreement is measured on (boxes, labels per part of an item)."""
         return []
 
     def divergence(self) -> DivergenceSpec | None:

@@ -25,11 +25,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from analysis.stats.label_sets import label_set_agreement
+
 from .base import (
     AgreementField,
     FieldError,
     ItemSummary,
     SchemaError,
+    SetField,
     TaskType,
     validate_model,
 )
@@ -306,6 +309,21 @@ class Derailment(TaskType):
                            tolerance=float(self.config(config)["tolerance"])),
         ]
 
+    def set_fields(self, config: Mapping[str, Any]) -> list[SetField]:
+        """Tones per comment (SPEC 2.2): each comment of a thread is a unit, each annotator of
+        the thread gives it a set of tones (empty when they ticked none); measured per tone
+        (presence / absence, nominal alpha), as "any tone", and as whole sets (MASI distance)."""
+        tones = tuple(self.config(config)["tones"])
+        figures = (
+            ("masi_alpha", "Tones per comment: alpha with the MASI set distance"),
+            ("exact_agreement", "Tones per comment: pairs giving the same set"),
+            ("any_alpha", "Any tone on a comment (yes / no): alpha"),
+            *((f"alpha:{tone}", f"{tone}: alpha (present / absent)") for tone in tones),
+            ("n_units", "Comments with two or more annotators"),
+        )
+        return [SetField("tones", "Tones per comment", extract=_tones_per_comment,
+                         measure=_tone_measure(tones), figures=figures)]
+
 
 NEVER_POSITION = -1000.0
 """The code of "never derails": far from every position, so no tolerance window reaches it."""
@@ -332,6 +350,38 @@ def _derailment_position(value: Mapping[str, Any], payload: Mapping[str, Any]) -
         if str(comment.get("id")) == str(point):
             return float(position)
     return None
+
+
+def _tones_per_comment(value: Mapping[str, Any],
+                       payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Every comment of the thread with the tones this annotation gave it (none: empty)."""
+    tones = value.get("tones")
+    if not isinstance(tones, Mapping):
+        return None
+    return {str(c.get("id")): list(tones.get(str(c.get("id")), []))
+            for c in payload.get("comments", [])}
+
+
+def _tone_measure(tones: tuple[str, ...]) -> Any:
+    def measure(units: Any) -> dict[str, Any]:
+        result = label_set_agreement(units, labels=tones)
+        figures: dict[str, Any] = {
+            "masi_alpha": result.masi.alpha,
+            "exact_agreement": result.exact_agreement,
+            "any_alpha": result.any_label.alpha,
+            "n_units": result.n_units,
+        }
+        reasons = {"masi_alpha": result.masi.reason, "any_alpha": result.any_label.reason}
+        for tone in tones:
+            figures[f"alpha:{tone}"] = result.per_label[tone].alpha
+            reasons[f"alpha:{tone}"] = result.per_label[tone].reason
+            figures[f"prevalence:{tone}"] = result.prevalence[tone]
+        if result.exact_agreement is None:
+            reasons["exact_agreement"] = "no comment with two or more annotators"
+        figures["reasons"] = {name: why for name, why in reasons.items() if why}
+        return figures
+
+    return measure
 
 
 def _reference_toxic(payload: Mapping[str, Any]) -> bool | None:

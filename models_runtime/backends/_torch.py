@@ -159,9 +159,8 @@ class KeepEndEncoder:
         ids: list[list[int] | None] = []
         redo = []
         n_chars = n_tokens = 0
-        for i, (text, part, encoding) in enumerate(
-            zip(texts, cut, self.content.encode_batch_fast(cut, add_special_tokens=False))
-        ):
+        encodings = self.content.encode_batch_fast(cut, add_special_tokens=False)
+        for i, (text, part, encoding) in enumerate(zip(texts, cut, encodings, strict=True)):
             n_chars += len(part)
             n_tokens += len(encoding)
             if len(text) <= window or len(encoding) >= self.kept + self.MARGIN:
@@ -181,7 +180,9 @@ class KeepEndEncoder:
         window = self.max_length * CHARS_PER_TOKEN_BOUND
         ids = [e.ids for e in self.full.encode_batch_fast([text[-window:] for text in texts])]
         short = [
-            i for i, text in enumerate(texts) if len(text) > window and len(ids[i]) < self.max_length
+            i
+            for i, text in enumerate(texts)
+            if len(text) > window and len(ids[i]) < self.max_length
         ]
         if short:
             whole = self.full.encode_batch_fast([texts[i] for i in short])
