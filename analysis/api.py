@@ -24,8 +24,9 @@ from annotate.selectors import project_get
 from . import services, tables
 
 
-def _table_response(request: Request, data: dict[str, Any], choices: dict[str, Any],
-                    default: str, name: str) -> HttpResponse:
+def _table_response(
+    request: Request, data: dict[str, Any], choices: dict[str, Any], default: str, name: str
+) -> HttpResponse:
     table = request.query_params.get("table", default)
     if table not in choices:
         raise InvalidInput(
@@ -40,8 +41,10 @@ def _table_response(request: Request, data: dict[str, Any], choices: dict[str, A
 def _format(request: Request) -> str:
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise InvalidInput("format must be json or csv",
-                           detail=[{"field": "format", "message": f"unknown format {fmt!r}"}])
+        raise InvalidInput(
+            "format must be json or csv",
+            detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+        )
     return fmt
 
 
@@ -56,8 +59,9 @@ PARAMETERS = [
 
 
 class AgreementApi(APIView):
-    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT,
-                                                     202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request, project_id: int) -> Any:
         """Agreement per field, annotators, model versus humans, progress."""
         project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
@@ -66,16 +70,22 @@ class AgreementApi(APIView):
         if view.data is None:
             return _pending(view)
         if fmt == "csv":
-            return _table_response(request, view.data, tables.AGREEMENT_TABLES, "fields",
-                                   f"project-{project.pk}-agreement")
+            return _table_response(
+                request,
+                view.data,
+                tables.AGREEMENT_TABLES,
+                "fields",
+                f"project-{project.pk}-agreement",
+            )
         body = {key: value for key, value in view.data.items() if key != "divergence"}
         body.update(fresh=view.fresh, pending=view.pending)
         return Response(body)
 
 
 class DivergenceApi(APIView):
-    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT,
-                                                     202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT}
+    )
     def get(self, request: Request, project_id: int) -> Any:
         """Status counts, the taxonomy distribution, and every diverging item with its tags."""
         project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
@@ -85,14 +95,14 @@ class DivergenceApi(APIView):
             return _pending(view)
         body = services.divergence_report(project=project, data=view.data)
         if fmt == "csv":
-            return _table_response(request, body, tables.DIVERGENCE_TABLES, "items",
-                                   f"project-{project.pk}-divergence")
+            return _table_response(
+                request, body, tables.DIVERGENCE_TABLES, "items", f"project-{project.pk}-divergence"
+            )
         body.update(fresh=view.fresh, pending=view.pending)
         return Response(body)
 
 
 urlpatterns = [
     path("projects/<int:project_id>/agreement/", AgreementApi.as_view(), name="api-agreement"),
-    path("projects/<int:project_id>/divergence/", DivergenceApi.as_view(),
-         name="api-divergence"),
+    path("projects/<int:project_id>/divergence/", DivergenceApi.as_view(), name="api-divergence"),
 ]

@@ -166,14 +166,18 @@ def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> R
         return ReliabilityData(
             annotator_ids=np.array([], dtype=np.int64),
             item_ids=np.array([], dtype=np.int64),
-            fields={f.name: FieldData(f, empty.copy(), [] if f.level == "nominal" else None)
-                    for f in fields},
+            fields={
+                f.name: FieldData(f, empty.copy(), [] if f.level == "nominal" else None)
+                for f in fields
+            },
         )
     transposed = list(zip(*rows, strict=True))
-    annotator_ids, rows_index = np.unique(np.array(transposed[0], dtype=np.int64),
-                                          return_inverse=True)
-    item_ids, columns_index = np.unique(np.array(transposed[1], dtype=np.int64),
-                                        return_inverse=True)
+    annotator_ids, rows_index = np.unique(
+        np.array(transposed[0], dtype=np.int64), return_inverse=True
+    )
+    item_ids, columns_index = np.unique(
+        np.array(transposed[1], dtype=np.int64), return_inverse=True
+    )
     shape = (len(annotator_ids), len(item_ids))
     result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
 
@@ -193,19 +197,26 @@ def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> R
         if field_.extract is None:
             place(field_, path_columns[field_.path])
         else:
-            place(field_, [field_.extract(value, payloads[item_id])
-                           for value, item_id in zip(values, transposed[1], strict=True)])
+            place(
+                field_,
+                [
+                    field_.extract(value, payloads[item_id])
+                    for value, item_id in zip(values, transposed[1], strict=True)
+                ],
+            )
     return result
 
 
-def set_units(*, project: Project,
-              fields: Sequence[SetField]) -> dict[str, list[dict[int, Any]]]:
+def set_units(*, project: Project, fields: Sequence[SetField]) -> dict[str, list[dict[int, Any]]]:
     """Every set field's units: one per (item, key of ``SetField.extract``), each a mapping
     annotator id -> that annotator's elements, in item order (two queries)."""
     if not fields:
         return {}
-    rows = list(analysis_annotations(project=project).order_by("item_id", "annotator_id")
-                .values_list("annotator_id", "item_id", "value"))
+    rows = list(
+        analysis_annotations(project=project)
+        .order_by("item_id", "annotator_id")
+        .values_list("annotator_id", "item_id", "value")
+    )
     payloads = item_payloads(item_ids=sorted({item_id for _a, item_id, _v in rows}))
     out: dict[str, list[dict[int, Any]]] = {}
     for field_ in fields:
@@ -222,12 +233,13 @@ def consensus_agreement_by_annotator(*, project: Project) -> dict[int, float | N
     """Each annotator's agreement with the leave-one-out consensus, from the cached figures
     (``AnalysisSnapshot``; nothing is computed here): user id -> share, ``None`` when not compared.
     Empty until the analysis has run; flagged annotators' work is not in it."""
-    data = (
-        AnalysisSnapshot.objects.filter(project=project).values_list("data", flat=True).first()
-    )
+    data = AnalysisSnapshot.objects.filter(project=project).values_list("data", flat=True).first()
     rows = ((data or {}).get("annotators") or {}).get("rows") or []
-    return {int(row["annotator_id"]): row.get("loo_agreement") for row in rows
-            if row.get("annotator_id") is not None}
+    return {
+        int(row["annotator_id"]): row.get("loo_agreement")
+        for row in rows
+        if row.get("annotator_id") is not None
+    }
 
 
 def item_payloads(*, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -244,8 +256,10 @@ class AnnotationFacts:
 
 def position_facts(*, project: Project, position_pick: Any) -> AnnotationFacts:
     """The on-screen side each counted annotation picked, through the task type's hook."""
-    rows = analysis_annotations(project=project).order_by().values_list(
-        "annotator_id", "value", "shown_order"
+    rows = (
+        analysis_annotations(project=project)
+        .order_by()
+        .values_list("annotator_id", "value", "shown_order")
     )
     annotator_ids: list[int] = []
     picks: list[str | None] = []
@@ -277,9 +291,9 @@ def done_model_runs(*, project: Project) -> list[ModelRun]:
 def run_predictions(*, run: ModelRun) -> list[tuple[int, Any, float | None, Any]]:
     """``(item id, value, score, distribution)`` of every prediction of a run."""
     return list(
-        Prediction.objects.filter(run=run).order_by("item_id").values_list(
-            "item_id", "value", "score", "distribution"
-        )
+        Prediction.objects.filter(run=run)
+        .order_by("item_id")
+        .values_list("item_id", "value", "score", "distribution")
     )
 
 
@@ -323,13 +337,17 @@ def item_votes(*, item: Item) -> list[tuple[str, Any, Any]]:
     )
 
 
-
-def labels_by_item(*, project: Project, item_ids: Sequence[int],
-                   label_of: Any) -> dict[int, list[Any]]:
+def labels_by_item(
+    *, project: Project, item_ids: Sequence[int], label_of: Any
+) -> dict[int, list[Any]]:
     """The counted labels of each item, by annotation id (one query)."""
     out: dict[int, list[Any]] = {}
-    rows = analysis_annotations(project=project).filter(item_id__in=list(item_ids)).order_by(
-        "item_id", "id").values_list("item_id", "value")
+    rows = (
+        analysis_annotations(project=project)
+        .filter(item_id__in=list(item_ids))
+        .order_by("item_id", "id")
+        .values_list("item_id", "value")
+    )
     for item_id, value in rows:
         out.setdefault(item_id, []).append(label_of(value))
     return out
@@ -337,6 +355,5 @@ def labels_by_item(*, project: Project, item_ids: Sequence[int],
 
 def external_ids(*, project: Project, item_ids: Sequence[int]) -> dict[int, str]:
     return dict(
-        Item.objects.filter(project=project, pk__in=list(item_ids)).values_list("id",
-                                                                                "external_id")
+        Item.objects.filter(project=project, pk__in=list(item_ids)).values_list("id", "external_id")
     )

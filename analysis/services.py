@@ -76,8 +76,9 @@ def _num(value: Any) -> float | None:
 # --- figures
 
 
-def _field_figures(fd: selectors.FieldData, payloads: Mapping[int, Any] | None,
-                   item_ids: np.ndarray) -> dict[str, Any]:
+def _field_figures(
+    fd: selectors.FieldData, payloads: Mapping[int, Any] | None, item_ids: np.ndarray
+) -> dict[str, Any]:
     field_ = fd.field
     data = fd.data
     kwargs: dict[str, Any] = (
@@ -85,8 +86,16 @@ def _field_figures(fd: selectors.FieldData, payloads: Mapping[int, Any] | None,
     )
     row: dict[str, Any] = {"name": field_.name, "label": field_.label, "level": field_.level}
     if data.size == 0:
-        row.update(alpha=None, low=None, high=None, reason="no annotations yet", n_units=0,
-                   n_pairable_values=0, observed_agreement=None, n_coders=0)
+        row.update(
+            alpha=None,
+            low=None,
+            high=None,
+            reason="no annotations yet",
+            n_units=0,
+            n_pairable_values=0,
+            observed_agreement=None,
+            n_coders=0,
+        )
         return row
     point = krippendorff_alpha(data, **kwargs)
     interval = krippendorff_alpha_bootstrap(
@@ -146,8 +155,12 @@ def _set_field_figures(field_: SetField, units: Sequence[Mapping[int, Any]]) -> 
         "name": field_.name,
         "label": field_.label,
         "figures": [
-            {"name": name, "label": label, "value": _figure(result.get(name)),
-             "reason": reasons.get(name)}
+            {
+                "name": name,
+                "label": label,
+                "value": _figure(result.get(name)),
+                "reason": reasons.get(name),
+            }
             for name, label in field_.figures
         ],
     }
@@ -160,8 +173,9 @@ def _primary(rd: selectors.ReliabilityData) -> selectors.FieldData | None:
     return next(iter(rd.fields.values()), None)
 
 
-def _annotator_figures(project: Project, rd: selectors.ReliabilityData,
-                       primary: selectors.FieldData | None) -> dict[str, Any]:
+def _annotator_figures(
+    project: Project, rd: selectors.ReliabilityData, primary: selectors.FieldData | None
+) -> dict[str, Any]:
     plugin = get_task_type(project.task_type)
     quality = {row.membership.user_id: row for row in annotator_quality(project=project)}
     position = selectors.position_facts(project=project, position_pick=plugin.position_pick)
@@ -173,32 +187,37 @@ def _annotator_figures(project: Project, rd: selectors.ReliabilityData,
             left[annotator_id] += pick == "left"
     loo = leave_one_out_agreement(primary.data) if primary is not None and rd.fields else None
     row_of = {int(a): n for n, a in enumerate(rd.annotator_ids)}
-    names = dict(User.objects.filter(pk__in=set(row_of) | set(quality)).values_list("id",
-                                                                                       "username"))
+    names = dict(
+        User.objects.filter(pk__in=set(row_of) | set(quality)).values_list("id", "username")
+    )
     rows = []
     for user_id in sorted(set(row_of) | set(quality), key=lambda u: names.get(u, "")):
         q = quality.get(user_id)
         n = row_of.get(user_id)
-        rows.append({
-            "annotator_id": user_id,
-            "username": names.get(user_id, str(user_id)),
-            "flagged": bool(q.membership.flagged) if q else False,
-            "n_annotations": int(np.count_nonzero(~np.isnan(primary.data[n])))
-            if n is not None and primary is not None else 0,
-            "loo_agreement": _num(loo.agreement[n]) if loo is not None and n is not None else None,
-            "loo_compared": int(loo.n_compared[n]) if loo is not None and n is not None else 0,
-            "gold_accuracy": _num(q.gold.accuracy) if q else None,
-            "gold_answers": q.gold.n_answers if q else 0,
-            "median_seconds": _num(q.median_seconds) if q else None,
-            "left_pick_rate": left[user_id] / sided[user_id] if sided[user_id] else None,
-            "side_picks": sided[user_id],
-        })
+        rows.append(
+            {
+                "annotator_id": user_id,
+                "username": names.get(user_id, str(user_id)),
+                "flagged": bool(q.membership.flagged) if q else False,
+                "n_annotations": int(np.count_nonzero(~np.isnan(primary.data[n])))
+                if n is not None and primary is not None
+                else 0,
+                "loo_agreement": _num(loo.agreement[n])
+                if loo is not None and n is not None
+                else None,
+                "loo_compared": int(loo.n_compared[n]) if loo is not None and n is not None else 0,
+                "gold_accuracy": _num(q.gold.accuracy) if q else None,
+                "gold_answers": q.gold.n_answers if q else 0,
+                "median_seconds": _num(q.median_seconds) if q else None,
+                "left_pick_rate": left[user_id] / sided[user_id] if sided[user_id] else None,
+                "side_picks": sided[user_id],
+            }
+        )
     pairwise: dict[str, Any] = {"annotators": [], "agreement": [], "n_common": []}
     if primary is not None and rd.annotator_ids.size:
         counts = np.count_nonzero(~np.isnan(primary.data), axis=1)
         top = np.argsort(-counts, kind="stable")[:HEATMAP_MAX_ANNOTATORS]
-        top = top[np.argsort([names.get(int(rd.annotator_ids[i]), "") for i in top],
-                             kind="stable")]
+        top = top[np.argsort([names.get(int(rd.annotator_ids[i]), "") for i in top], kind="stable")]
         matrix = pairwise_agreement_matrix(primary.data[top])
         pairwise = {
             "field": primary.field.name,
@@ -207,8 +226,7 @@ def _annotator_figures(project: Project, rd: selectors.ReliabilityData,
             "n_common": matrix.n_common.tolist(),
             "truncated": len(rd.annotator_ids) > HEATMAP_MAX_ANNOTATORS,
         }
-    return {"field": primary.field.name if primary else None, "rows": rows,
-            "pairwise": pairwise}
+    return {"field": primary.field.name if primary else None, "rows": rows, "pairwise": pairwise}
 
 
 def item_statuses(plugin: Any, fd: selectors.FieldData) -> list[str | None]:
@@ -231,8 +249,9 @@ def item_statuses(plugin: Any, fd: selectors.FieldData) -> list[str | None]:
     return [statuses[i] for i in np.asarray(inverse).ravel()]
 
 
-def _divergence_figures(spec: DivergenceSpec, statuses: Sequence[str | None],
-                        item_ids: np.ndarray) -> dict[str, Any]:
+def _divergence_figures(
+    spec: DivergenceSpec, statuses: Sequence[str | None], item_ids: np.ndarray
+) -> dict[str, Any]:
     counts = Counter(s for s in statuses if s is not None)
     diverging = [
         [int(item_id), status]
@@ -247,8 +266,12 @@ def _divergence_figures(spec: DivergenceSpec, statuses: Sequence[str | None],
     }
 
 
-def _model_figures(project: Project, rd: selectors.ReliabilityData,
-                   spec: DivergenceSpec | None, statuses: Sequence[str | None]) -> list[dict]:
+def _model_figures(
+    project: Project,
+    rd: selectors.ReliabilityData,
+    spec: DivergenceSpec | None,
+    statuses: Sequence[str | None],
+) -> list[dict]:
     runs = selectors.done_model_runs(project=project)
     if not runs or not rd.fields:
         return []
@@ -265,28 +288,37 @@ def _model_figures(project: Project, rd: selectors.ReliabilityData,
         )
         columns = np.array([index[p[0]] for p in predictions], dtype=np.int64)
         row: dict[str, Any] = {
-            "run_id": run.pk, "model_name": run.model_name, "source": run.source,
+            "run_id": run.pk,
+            "model_name": run.model_name,
+            "source": run.source,
             "n_predictions": len(predictions),
         }
         field_rows = []
         for fd in rd.fields.values():
             model = np.array(
-                [fd.code_of(selectors.extract_py(fd.field, p[1], payloads.get(p[0], {})))
-                 for p in predictions], dtype=float,
+                [
+                    fd.code_of(selectors.extract_py(fd.field, p[1], payloads.get(p[0], {})))
+                    for p in predictions
+                ],
+                dtype=float,
             )
             humans = fd.data[:, columns] if columns.size else np.empty((fd.data.shape[0], 0))
-            kwargs: dict[str, Any] = ({"distance": fd.field.distance}
-                                      if fd.field.distance is not None
-                                      else {"level": fd.field.level})
+            kwargs: dict[str, Any] = (
+                {"distance": fd.field.distance}
+                if fd.field.distance is not None
+                else {"level": fd.field.level}
+            )
             with_model = np.vstack([humans, model[None, :]]) if columns.size else humans
             alpha_h = krippendorff_alpha(humans, **kwargs) if columns.size else None
             alpha_m = krippendorff_alpha(with_model, **kwargs) if columns.size else None
-            field_rows.append({
-                "name": fd.field.name,
-                "alpha_humans": _num(alpha_h.alpha) if alpha_h else None,
-                "alpha_with_model": _num(alpha_m.alpha) if alpha_m else None,
-                "reason": (alpha_m.reason if alpha_m else "no predictions on annotated items"),
-            })
+            field_rows.append(
+                {
+                    "name": fd.field.name,
+                    "alpha_humans": _num(alpha_h.alpha) if alpha_h else None,
+                    "alpha_with_model": _num(alpha_m.alpha) if alpha_m else None,
+                    "reason": (alpha_m.reason if alpha_m else "no predictions on annotated items"),
+                }
+            )
             if fd is primary:
                 target = majority.label[columns] if columns.size else np.array([])
                 compared = ~np.isnan(target) & ~np.isnan(model)
@@ -298,7 +330,7 @@ def _model_figures(project: Project, rd: selectors.ReliabilityData,
         row["fields"] = field_rows
         if spec is not None:
             positive, scores, winners = [], [], []
-            for (item_id, value, score, distribution) in predictions:
+            for item_id, value, score, distribution in predictions:
                 status = statuses[index[item_id]]
                 if status in spec.diverging or status in spec.agreeing:
                     uncertainty = spec.uncertainty(score, distribution)
@@ -310,8 +342,10 @@ def _model_figures(project: Project, rd: selectors.ReliabilityData,
                         winners.append(picked)
             result = auroc(np.array(scores, dtype=float), np.array(positive, dtype=bool))
             row.update(
-                auroc=_num(result.auroc), auroc_reason=result.reason,
-                auroc_n_diverging=result.n_positive, auroc_n_agreeing=result.n_negative,
+                auroc=_num(result.auroc),
+                auroc_reason=result.reason,
+                auroc_n_diverging=result.n_positive,
+                auroc_n_agreeing=result.n_negative,
                 diverging_winner_share=(sum(winners) / len(winners)) if winners else None,
                 n_diverging_predicted=len(winners),
             )
@@ -327,7 +361,8 @@ def agreement_compute(*, project: Project) -> dict[str, Any]:
     rd = selectors.reliability_data(project=project, fields=fields)
     payloads = (
         selectors.item_payloads(item_ids=[int(i) for i in rd.item_ids])
-        if any(f.reference is not None for f in fields) else None
+        if any(f.reference is not None for f in fields)
+        else None
     )
     progress = project_progress(project=project)
     cumulative, timeline = 0, []
@@ -373,8 +408,11 @@ def analysis_refresh(*, project_id: int) -> AnalysisSnapshot | None:
     snapshot, _ = AnalysisSnapshot.objects.update_or_create(
         project=project,
         defaults={
-            "computed_at": timezone.now(), "source_key": key, "annotations_count": count,
-            "seconds": time.perf_counter() - started, "data": data,
+            "computed_at": timezone.now(),
+            "source_key": key,
+            "annotations_count": count,
+            "seconds": time.perf_counter() - started,
+            "data": data,
         },
     )
     return snapshot
@@ -445,16 +483,20 @@ def analysis_get(*, project: Project, inline: bool = True) -> AnalysisView:
     key, count = selectors.analysis_source_key(project=project)
     snapshot = AnalysisSnapshot.objects.filter(project=project).first()
     if snapshot is not None and snapshot.source_key == key:
-        return AnalysisView(snapshot.data, fresh=True, pending=False,
-                            computed_at=snapshot.computed_at)
+        return AnalysisView(
+            snapshot.data, fresh=True, pending=False, computed_at=snapshot.computed_at
+        )
     if inline and count <= INLINE_MAX_ANNOTATIONS:
         snapshot = analysis_refresh(project_id=project.pk)
         assert snapshot is not None
-        return AnalysisView(snapshot.data, fresh=True, pending=False,
-                            computed_at=snapshot.computed_at)
+        return AnalysisView(
+            snapshot.data, fresh=True, pending=False, computed_at=snapshot.computed_at
+        )
     analysis_refresh_request(project_id=project.pk)
     return AnalysisView(
-        snapshot.data if snapshot else None, fresh=False, pending=True,
+        snapshot.data if snapshot else None,
+        fresh=False,
+        pending=True,
         computed_at=snapshot.computed_at if snapshot else None,
     )
 
@@ -481,8 +523,10 @@ def taxonomy_ensure(*, project: Project) -> list[TaxonomyCategory]:
 def _clean_name(value: str, what: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > 100:
-        raise InvalidInput(f"the {what} must be 1 to 100 characters",
-                           detail=[{"field": what, "message": "1 to 100 characters"}])
+        raise InvalidInput(
+            f"the {what} must be 1 to 100 characters",
+            detail=[{"field": what, "message": "1 to 100 characters"}],
+        )
     return value
 
 
@@ -491,25 +535,31 @@ def taxonomy_category_add(*, project: Project, group: str, name: str) -> Taxonom
     group, name = _clean_name(group, "group"), _clean_name(name, "name")
     taxonomy_ensure(project=project)
     if TaxonomyCategory.objects.filter(project=project, group=group, name=name).exists():
-        raise InvalidInput(f"{group} / {name} exists already",
-                           detail=[{"field": "name", "message": "exists already"}])
+        raise InvalidInput(
+            f"{group} / {name} exists already",
+            detail=[{"field": "name", "message": "exists already"}],
+        )
     last = TaxonomyCategory.objects.filter(project=project).order_by("-order").first()
     return TaxonomyCategory.objects.create(
         project=project, group=group, name=name, order=(last.order + 1) if last else 1
     )
 
 
-def taxonomy_category_update(*, project: Project, category_id: int, group: str,
-                             name: str) -> TaxonomyCategory:
+def taxonomy_category_update(
+    *, project: Project, category_id: int, group: str, name: str
+) -> TaxonomyCategory:
     category = TaxonomyCategory.objects.filter(project=project, pk=category_id).first()
     if category is None:
         raise NotFound("no such category in this project")
     group, name = _clean_name(group, "group"), _clean_name(name, "name")
     clash = TaxonomyCategory.objects.filter(project=project, group=group, name=name).exclude(
-        pk=category.pk)
+        pk=category.pk
+    )
     if clash.exists():
-        raise InvalidInput(f"{group} / {name} exists already",
-                           detail=[{"field": "name", "message": "exists already"}])
+        raise InvalidInput(
+            f"{group} / {name} exists already",
+            detail=[{"field": "name", "message": "exists already"}],
+        )
     category.group, category.name = group, name
     category.save(update_fields=["group", "name"])
     return category
@@ -523,8 +573,9 @@ def taxonomy_category_delete(*, project: Project, category_id: int) -> None:
 
 
 @transaction.atomic
-def divergence_tag_set(*, project: Project, item_id: int, category_ids: Sequence[int],
-                       note: str, tagged_by: User) -> DivergenceTag:
+def divergence_tag_set(
+    *, project: Project, item_id: int, category_ids: Sequence[int], note: str, tagged_by: User
+) -> DivergenceTag:
     """Record a lead's reading of one item: its categories (any number) and a note. Saving again
     replaces both; saving with neither still records that the item was reviewed."""
     item = Item.objects.filter(project=project, pk=item_id).first()
@@ -533,16 +584,24 @@ def divergence_tag_set(*, project: Project, item_id: int, category_ids: Sequence
     wanted = {int(c) for c in category_ids}
     categories = list(TaxonomyCategory.objects.filter(project=project, pk__in=wanted))
     if len(categories) != len(wanted):
-        raise InvalidInput("unknown category for this project",
-                           detail=[{"field": "categories", "message": "not in the taxonomy"}])
+        raise InvalidInput(
+            "unknown category for this project",
+            detail=[{"field": "categories", "message": "not in the taxonomy"}],
+        )
     note = (note or "").strip()
     if len(note) > 5000:
-        raise InvalidInput("the note is too long",
-                           detail=[{"field": "note", "message": "at most 5,000 characters"}])
+        raise InvalidInput(
+            "the note is too long",
+            detail=[{"field": "note", "message": "at most 5,000 characters"}],
+        )
     tag, _ = DivergenceTag.objects.select_for_update().update_or_create(
         item=item,
-        defaults={"project": project, "note": note, "tagged_by": tagged_by,
-                  "tagged_at": timezone.now()},
+        defaults={
+            "project": project,
+            "note": note,
+            "tagged_by": tagged_by,
+            "tagged_at": timezone.now(),
+        },
     )
     tag.categories.set(categories)
     return tag
@@ -551,8 +610,9 @@ def divergence_tag_set(*, project: Project, item_id: int, category_ids: Sequence
 # --- divergence review reads that combine the cache and live tags
 
 
-def item_suggestions(*, project: Project, item: Item,
-                     categories: Sequence[TaxonomyCategory]) -> list[dict[str, Any]]:
+def item_suggestions(
+    *, project: Project, item: Item, categories: Sequence[TaxonomyCategory]
+) -> list[dict[str, Any]]:
     """The cheap signals that fire on an item, with the matching category of the taxonomy."""
     spec = get_task_type(project.task_type).divergence()
     texts = spec.texts(item.payload) if spec else None
@@ -562,12 +622,14 @@ def item_suggestions(*, project: Project, item: Item,
     out = []
     for suggestion in suggestions.suggest(*texts):
         category = by_name.get(suggestion.category.casefold())
-        out.append({
-            "category": suggestion.category,
-            "category_id": category.pk if category else None,
-            "signal": suggestion.signal,
-            "evidence": suggestion.evidence,
-        })
+        out.append(
+            {
+                "category": suggestion.category,
+                "category_id": category.pk if category else None,
+                "signal": suggestion.signal,
+                "evidence": suggestion.evidence,
+            }
+        )
     return out
 
 
@@ -579,7 +641,8 @@ def divergence_summary(*, project: Project, data: Mapping[str, Any] | None) -> d
     diverging_ids = [row[0] for row in divergence.get("diverging_items", [])]
     tagged_ids = set(
         DivergenceTag.objects.filter(project=project, item_id__in=diverging_ids).values_list(
-            "item_id", flat=True)
+            "item_id", flat=True
+        )
     )
     spec = get_task_type(project.task_type).divergence()
     stored = divergence.get("status_counts", {})
@@ -609,14 +672,18 @@ def divergence_report(*, project: Project, data: Mapping[str, Any]) -> dict[str,
     items = []
     for item_id, status in rows:
         tag = tags.get(item_id)
-        items.append({
-            "item_id": item_id,
-            "external_id": external.get(item_id, ""),
-            "status": status,
-            "votes": votes.get(item_id, []),
-            "categories": [f"{c.group} / {c.name}" for c in tag.categories.all()] if tag else [],
-            "note": tag.note if tag else "",
-            "tagged_by": tag.tagged_by.username if tag and tag.tagged_by else None,
-        })
+        items.append(
+            {
+                "item_id": item_id,
+                "external_id": external.get(item_id, ""),
+                "status": status,
+                "votes": votes.get(item_id, []),
+                "categories": [f"{c.group} / {c.name}" for c in tag.categories.all()]
+                if tag
+                else [],
+                "note": tag.note if tag else "",
+                "tagged_by": tag.tagged_by.username if tag and tag.tagged_by else None,
+            }
+        )
     summary["items"] = items
     return summary

@@ -14,13 +14,34 @@ from typing import Any
 Table = tuple[list[str], list[list[Any]]]
 
 FIELD_COLUMNS = [
-    "name", "label", "level", "alpha", "low", "high", "n_units", "n_pairable_values",
-    "n_coders", "observed_agreement", "agreement_within_tolerance", "tolerance",
-    "fleiss_kappa", "cohen_kappa", "reference_accuracy", "reason",
+    "name",
+    "label",
+    "level",
+    "alpha",
+    "low",
+    "high",
+    "n_units",
+    "n_pairable_values",
+    "n_coders",
+    "observed_agreement",
+    "agreement_within_tolerance",
+    "tolerance",
+    "fleiss_kappa",
+    "cohen_kappa",
+    "reference_accuracy",
+    "reason",
 ]
 ANNOTATOR_COLUMNS = [
-    "username", "flagged", "n_annotations", "loo_agreement", "loo_compared", "gold_accuracy",
-    "gold_answers", "median_seconds", "left_pick_rate", "side_picks",
+    "username",
+    "flagged",
+    "n_annotations",
+    "loo_agreement",
+    "loo_compared",
+    "gold_accuracy",
+    "gold_answers",
+    "median_seconds",
+    "left_pick_rate",
+    "side_picks",
 ]
 
 
@@ -50,7 +71,8 @@ def sets_table(data: Mapping[str, Any]) -> Table:
     """The set fields' figures (boxes, tones per comment), one row per figure."""
     rows = [
         [f["name"], figure["name"], figure["label"], figure["value"], figure.get("reason")]
-        for f in data.get("set_fields", []) for figure in f.get("figures", [])
+        for f in data.get("set_fields", [])
+        for figure in f.get("figures", [])
     ]
     return ["field", "figure", "label", "value", "reason"], rows
 
@@ -61,17 +83,28 @@ def progress_table(data: Mapping[str, Any]) -> Table:
 
 def models_table(data: Mapping[str, Any]) -> Table:
     columns = [
-        "run_id", "model_name", "source", "n_predictions", "accuracy_vs_majority",
-        "n_compared", "auroc", "auroc_n_diverging", "auroc_n_agreeing",
-        "diverging_winner_share", "n_diverging_predicted", "field", "alpha_humans",
+        "run_id",
+        "model_name",
+        "source",
+        "n_predictions",
+        "accuracy_vs_majority",
+        "n_compared",
+        "auroc",
+        "auroc_n_diverging",
+        "auroc_n_agreeing",
+        "diverging_winner_share",
+        "n_diverging_predicted",
+        "field",
+        "alpha_humans",
         "alpha_with_model",
     ]
     rows = []
     for run in data.get("models", []):
         for field in run.get("fields", []):
-            rows.append([
-                run.get(c) for c in columns[:11]
-            ] + [field["name"], field["alpha_humans"], field["alpha_with_model"]])
+            rows.append(
+                [run.get(c) for c in columns[:11]]
+                + [field["name"], field["alpha_humans"], field["alpha_with_model"]]
+            )
     return columns, rows
 
 
@@ -131,6 +164,7 @@ def to_text(table: Table) -> str:
     columns, rows = table
     cells = [columns] + [[str(_cell(v)) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     return "\n".join(lines)

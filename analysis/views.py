@@ -10,17 +10,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotate import selectors as annotate_selectors
-from annotate.errors import Forbidden, InvalidInput, NotFound
-from annotate.models import Item, Membership, Project
+from annotate.errors import InvalidInput, NotFound
+from annotate.models import Item, Project
 from annotate.tasktypes import get_task_type
+from annotate.web import is_htmx, lead_project_for_page
 
 from . import charts, selectors, services
 
@@ -30,22 +28,6 @@ REVIEW_FILTERS = {
     "diverging_significant": "Significant only",
     "tagged": "Tagged",
 }
-
-
-def _lead_project(request: HttpRequest, project_id: int) -> Project:
-    assert isinstance(request.user, User)
-    try:
-        return annotate_selectors.project_get(
-            project_id=project_id, user=request.user, role=Membership.Role.LEAD
-        )
-    except NotFound:
-        raise Http404("no such project") from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- dashboard
@@ -60,7 +42,8 @@ def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[st
     progress = data["progress"]
     context["timeline_chart"] = charts.timeline(
         [(p["date"], p["cumulative"]) for p in progress["timeline"]],
-        total=progress["n_annotations_wanted"], title="Annotations over time (cumulative)",
+        total=progress["n_annotations_wanted"],
+        title="Annotations over time (cumulative)",
     )
     context["alpha_chart"] = charts.alpha_intervals(
         [(f["label"], f["alpha"], f.get("low"), f.get("high")) for f in data["fields"]],
@@ -69,7 +52,9 @@ def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[st
     pairwise = data["annotators"]["pairwise"]
     if pairwise["annotators"]:
         context["heatmap"] = charts.heatmap(
-            pairwise["annotators"], pairwise["agreement"], pairwise["n_common"],
+            pairwise["annotators"],
+            pairwise["agreement"],
+            pairwise["n_common"],
             title="Pairwise agreement between annotators",
         )
     if data.get("divergence"):
@@ -88,10 +73,10 @@ def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[st
 
 @login_required
 def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     view = services.analysis_get(project=project)
     context = _dashboard_context(project, view)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "analysis/_partials/figures.html", context)
     return render(request, "analysis/dashboard.html", context)
 
@@ -100,7 +85,7 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
     """Recompute now (small projects) or in the background (big ones)."""
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     _key, count = selectors.analysis_source_key(project=project)
     if count <= services.INLINE_MAX_ANNOTATIONS:
         services.analysis_refresh(project_id=project.pk)
@@ -124,8 +109,9 @@ def _queue(project: Project, data: dict[str, Any] | None, which: str) -> list[tu
     return [(int(i), s) for i, s in rows]
 
 
-def _review_context(request: HttpRequest, project: Project, which: str,
-                    item_id: int | None) -> dict[str, Any]:
+def _review_context(
+    request: HttpRequest, project: Project, which: str, item_id: int | None
+) -> dict[str, Any]:
     plugin = get_task_type(project.task_type)
     spec = plugin.divergence()
     if spec is None:
@@ -135,7 +121,10 @@ def _review_context(request: HttpRequest, project: Project, which: str,
     ids = [i for i, _ in queue]
     position = ids.index(item_id) if item_id in ids else 0
     context: dict[str, Any] = {
-        "project": project, "which": which, "filters": REVIEW_FILTERS, "n_queue": len(ids),
+        "project": project,
+        "which": which,
+        "filters": REVIEW_FILTERS,
+        "n_queue": len(ids),
         "view": view,
     }
     if not ids and item_id is None:
@@ -159,14 +148,20 @@ def _review_context(request: HttpRequest, project: Project, which: str,
         item=item,
         status=dict(queue).get(item.pk),
         position=(ids.index(item.pk) + 1) if in_queue else None,
-        next_id=ids[ids.index(item.pk) + 1] if in_queue and ids.index(item.pk) + 1 < len(ids)
+        next_id=ids[ids.index(item.pk) + 1]
+        if in_queue and ids.index(item.pk) + 1 < len(ids)
         else None,
         prev_id=ids[ids.index(item.pk) - 1] if in_queue and ids.index(item.pk) > 0 else None,
         groups=groups,
         tag=tag,
-        votes=[{"annotator": name, "label": plugin.label_of(value),
-                "position": plugin.position_pick(value, shown or {})}
-               for name, value, shown in votes],
+        votes=[
+            {
+                "annotator": name,
+                "label": plugin.label_of(value),
+                "position": plugin.position_pick(value, shown or {}),
+            }
+            for name, value, shown in votes
+        ],
         suggestions=services.item_suggestions(project=project, item=item, categories=categories),
         review_template=spec.review_template,
         payload=item.payload,
@@ -188,10 +183,10 @@ def _item_param(raw: str | None) -> int | None:
 
 @login_required
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     item_id = _item_param(request.GET.get("item"))
     context = _review_context(request, project, _which(request), item_id)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "analysis/_partials/review_item.html", context)
     return render(request, "analysis/review.html", context)
 
@@ -200,7 +195,7 @@ def review(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     """Save the item's categories and note, then show the next item of the queue."""
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     which = _which(request)
     try:
         category_ids = [int(c) for c in request.POST.getlist("categories")]
@@ -208,8 +203,11 @@ def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
         return HttpResponse("bad category", status=400)
     try:
         services.divergence_tag_set(
-            project=project, item_id=item_id, category_ids=category_ids,
-            note=request.POST.get("note", ""), tagged_by=request.user,  # type: ignore[arg-type]
+            project=project,
+            item_id=item_id,
+            category_ids=category_ids,
+            note=request.POST.get("note", ""),
+            tagged_by=request.user,  # type: ignore[arg-type]
         )
     except NotFound:
         raise Http404("no such item") from None
@@ -219,7 +217,7 @@ def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
     if which == "untagged":
         # The saved item left the "untagged" queue: the next one is now first after it.
         next_id = next_id if next_id != item_id else None
-    if _is_htmx(request):
+    if is_htmx(request):
         context = _review_context(request, project, which, next_id)
         context["saved"] = item_id
         return render(request, "analysis/_partials/review_item.html", context)
@@ -232,20 +230,27 @@ def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
 
 @login_required
 def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     if request.method == "POST":
         try:
             action = request.POST.get("action", "add")
             if action == "add":
-                services.taxonomy_category_add(project=project, group=request.POST.get("group", ""),
-                                               name=request.POST.get("name", ""))
+                services.taxonomy_category_add(
+                    project=project,
+                    group=request.POST.get("group", ""),
+                    name=request.POST.get("name", ""),
+                )
             elif action == "update":
                 services.taxonomy_category_update(
-                    project=project, category_id=int(request.POST.get("id", 0)),
-                    group=request.POST.get("group", ""), name=request.POST.get("name", ""))
+                    project=project,
+                    category_id=int(request.POST.get("id", 0)),
+                    group=request.POST.get("group", ""),
+                    name=request.POST.get("name", ""),
+                )
             elif action == "delete":
-                services.taxonomy_category_delete(project=project,
-                                                  category_id=int(request.POST.get("id", 0)))
+                services.taxonomy_category_delete(
+                    project=project, category_id=int(request.POST.get("id", 0))
+                )
         except (InvalidInput, NotFound, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "invalid input"))
         return redirect("analysis-taxonomy", project_id=project.pk)
@@ -253,5 +258,6 @@ def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
     counts = selectors.tag_category_counts(project=project)
     rows = [{"category": c, "n_items": counts.get(c.pk, 0)} for c in categories]
     groups = sorted({c.group for c in categories})
-    return render(request, "analysis/taxonomy.html",
-                  {"project": project, "rows": rows, "groups": groups})
+    return render(
+        request, "analysis/taxonomy.html", {"project": project, "rows": rows, "groups": groups}
+    )

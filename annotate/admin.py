@@ -21,8 +21,16 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "task_type", "overlap", "gold_rate", "reservation_seconds",
-                    "created_by", "created_at"]
+    list_display = [
+        "id",
+        "name",
+        "task_type",
+        "overlap",
+        "gold_rate",
+        "reservation_seconds",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["task_type", "created_at"]
     search_fields = ["name", "instructions"]
     readonly_fields = ["created_at"]
@@ -31,8 +39,16 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "user", "role", "status", "flagged", "qualification",
-                    "created_at"]
+    list_display = [
+        "id",
+        "project",
+        "user",
+        "role",
+        "status",
+        "flagged",
+        "qualification",
+        "created_at",
+    ]
     list_filter = ["role", "status", "flagged", "qualification", "project"]
     search_fields = ["user__username", "project__name"]
     autocomplete_fields = ["user", "project"]
@@ -40,8 +56,15 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "external_id", "n_submitted", "is_gold", "is_qualification",
-                    "updated_at"]
+    list_display = [
+        "id",
+        "project",
+        "external_id",
+        "n_submitted",
+        "is_gold",
+        "is_qualification",
+        "updated_at",
+    ]
     list_filter = ["project", "is_gold", "is_qualification"]
     search_fields = ["external_id"]
     readonly_fields = ["n_submitted", "rank", "created_at", "updated_at"]
@@ -51,8 +74,16 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "item", "annotator", "status", "reserved_at", "expires_at",
-                    "finished_at"]
+    list_display = [
+        "id",
+        "project",
+        "item",
+        "annotator",
+        "status",
+        "reserved_at",
+        "expires_at",
+        "finished_at",
+    ]
     list_filter = ["status", "project"]
     search_fields = ["annotator__username", "item__external_id"]
     raw_id_fields = ["item", "annotator", "project"]
@@ -88,8 +119,15 @@ class AnnotationVersionAdmin(admin.ModelAdmin):
 
 @admin.register(CrowdEntry)
 class CrowdEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "is_open", "items_per_session", "completion_code",
-                    "created_at", "token_rotated_at"]
+    list_display = [
+        "id",
+        "project",
+        "is_open",
+        "items_per_session",
+        "completion_code",
+        "created_at",
+        "token_rotated_at",
+    ]
     list_filter = ["is_open"]
     raw_id_fields = ["project"]
     readonly_fields = ["token", "created_at", "token_rotated_at"]
@@ -99,8 +137,14 @@ class WorkerSessionInline(admin.TabularInline):
     model = WorkerSession
     extra = 0
     can_delete = False
-    readonly_fields = ["study_id", "session_id", "status", "started_at", "last_seen_at",
-                       "completed_at"]
+    readonly_fields = [
+        "study_id",
+        "session_id",
+        "status",
+        "started_at",
+        "last_seen_at",
+        "completed_at",
+    ]
 
 
 @admin.register(CrowdWorker)

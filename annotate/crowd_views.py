@@ -15,8 +15,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -31,27 +29,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analysis.selectors import consensus_agreement_by_annotator
 from annotate import selectors, services
-from annotate.errors import Forbidden, InvalidInput, NotFound
+from annotate.errors import InvalidInput, NotFound
 from annotate.models import Assignment, CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
+from annotate.web import project_for_page, request_user
 
 MAX_SESSIONS_SHOWN = 200
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 REDIRECT_DELAY_SECONDS = 5
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _project(request: HttpRequest, project_id: int, role: str) -> Project:
-    try:
-        return selectors.project_get(project_id=project_id, user=_user(request), role=role)
-    except NotFound:
-        raise Http404("no such project") from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
 
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:
@@ -68,7 +53,7 @@ def reserve_or_stop(
 ) -> tuple[Assignment | None, HttpResponse | None]:
     """Reserve the next item, or the response that takes the annotator elsewhere: to the
     instructions, to the end page (paused, not qualified, or a crowd session that is over)."""
-    user = _user(request)
+    user = request_user(request)
     try:
         assignment = services.assignment_reserve_next(project=project, annotator=user)
     except onboarding.InstructionsNotConfirmed:
@@ -114,11 +99,11 @@ def entry(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def instructions(request: HttpRequest, project_id: int) -> HttpResponse:
     """The instructions to read and confirm before the first item."""
-    project = _project(request, project_id, Membership.Role.ANNOTATOR)
+    project = project_for_page(request, project_id, Membership.Role.ANNOTATOR)
     error = None
     if request.method == "POST":
         if request.POST.get("confirm") == "on":
-            onboarding.instructions_confirm(project=project, annotator=_user(request))
+            onboarding.instructions_confirm(project=project, annotator=request_user(request))
             return redirect("annotate", project_id=project.pk)
         error = "Please tick the box to confirm that you have read the instructions."
     return render(
@@ -133,8 +118,8 @@ def instructions(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 def end(request: HttpRequest, project_id: int) -> HttpResponse:
     """Where the work ends: completion code, screen-out, or the paused notice."""
-    project = _project(request, project_id, Membership.Role.ANNOTATOR)
-    user = _user(request)
+    project = project_for_page(request, project_id, Membership.Role.ANNOTATOR)
+    user = request_user(request)
     membership = Membership.objects.get(project=project, user=user)
     session = crowd.worker_session_current(project=project, annotator=user)
     entry_settings = CrowdEntry.objects.filter(project=project).first()
@@ -186,7 +171,7 @@ def _entry_url(request: HttpRequest, entry: CrowdEntry) -> str:
 
 @login_required
 def lead_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     entry = CrowdEntry.objects.filter(project=project).first()
     sessions = list(crowd.sessions_with_counts(project=project).reverse()[:MAX_SESSIONS_SHOWN])
     context = {
@@ -245,7 +230,7 @@ def _number(raw: str, kind: type, field: str) -> Any:
 @require_POST
 def lead_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     """Save the entry link and the onboarding and gold settings, all or nothing."""
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     post = request.POST
     try:
         quota_raw = post.get("items_per_session", "").strip()
@@ -285,7 +270,7 @@ def lead_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_rotate(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     crowd.crowd_entry_rotate(project=project)
     messages.success(request, "New entry link made; the old one no longer works.")
     return redirect("crowd-lead", project_id=project.pk)
@@ -297,12 +282,12 @@ def lead_annotator_status(
     request: HttpRequest, project_id: int, membership_id: int, action: str
 ) -> HttpResponse:
     """Pause or reinstate an annotator (an htmx POST answered with their table row)."""
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     change = {"pause": gold.membership_pause, "reinstate": gold.membership_reinstate}.get(action)
     if change is None:
         raise Http404("no such action")
     try:
-        change(project=project, membership_id=membership_id, by=_user(request))
+        change(project=project, membership_id=membership_id, by=request_user(request))
     except NotFound:
         raise Http404("no such annotator in this project") from None
     if request.headers.get("HX-Request") != "true":
@@ -314,7 +299,7 @@ def lead_annotator_status(
 @login_required
 @require_POST
 def lead_gold_set(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     try:
         try:
             answer = json.loads(request.POST.get("gold", ""))
@@ -340,7 +325,7 @@ def lead_gold_set(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_gold_clear(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
     try:
         item = gold.item_gold_clear(project=project, item_id=item_id)
     except NotFound:
@@ -352,7 +337,7 @@ def lead_gold_clear(request: HttpRequest, project_id: int, item_id: int) -> Http
 @login_required
 def lead_workers_csv(request: HttpRequest, project_id: int) -> StreamingHttpResponse:
     """Worker ids with their completion status, one row per session, for paying workers."""
-    project = _project(request, project_id, Membership.Role.LEAD)
+    project = project_for_page(request, project_id, Membership.Role.LEAD)
 
     def lines() -> Iterator[bytes]:
         out = io.StringIO()

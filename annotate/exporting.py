@@ -55,19 +55,36 @@ def annotation_rows(
     name = _annotator_namer(project, identities)
     annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
     fields = (
-        "pk", "item__external_id", "item_id", "annotator_id", "annotator__username", "value",
-        "shown_order", "time_spent_ms", "version", "created_at", "updated_at",
+        "pk",
+        "item__external_id",
+        "item_id",
+        "annotator_id",
+        "annotator__username",
+        "value",
+        "shown_order",
+        "time_spent_ms",
+        "version",
+        "created_at",
+        "updated_at",
     )
     last_pk = 0
     while True:
-        chunk = list(
-            annotations.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .values_list(*fields)[:CHUNK]
-        )
+        chunk = list(annotations.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:CHUNK])
         if not chunk:
             return
-        for pk, external_id, item_id, user_id, username, value, shown, spent, version, c, u in chunk:
+        for (
+            pk,
+            external_id,
+            item_id,
+            user_id,
+            username,
+            value,
+            shown,
+            spent,
+            version,
+            c,
+            u,
+        ) in chunk:
             yield {
                 "annotation_id": pk,
                 "external_id": external_id,
@@ -239,8 +256,10 @@ def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -
         if schema is None:
             inferred = pa.Table.from_pylist(flat).schema
             schema = pa.schema(
-                [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
-                 for f in inferred]
+                [
+                    pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
+                    for f in inferred
+                ]
             )
         # Infer, then cast to the first batch's schema: a column that was all empty there is
         # text, and later values convert to it instead of failing (or truncating silently).

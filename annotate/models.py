@@ -61,7 +61,10 @@ class Project(models.Model):
         help_text="Annotators whose gold accuracy falls below this are paused (0 turns it off).",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -96,6 +99,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
+
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
@@ -119,7 +123,8 @@ class Membership(models.Model):
         max_length=20, choices=Qualification.choices, default=Qualification.PENDING
     )
     gold_window_start = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Automatic pausing counts gold answers from here on (set on reinstatement).",
     )
 
@@ -279,7 +284,10 @@ class CrowdEntry(models.Model):
     study_param = models.CharField(max_length=50, default="STUDY_ID", blank=True)
     session_param = models.CharField(max_length=50, default="SESSION_ID", blank=True)
     items_per_session = models.PositiveIntegerField(
-        null=True, blank=True, default=20, validators=[MinValueValidator(1)],
+        null=True,
+        blank=True,
+        default=20,
+        validators=[MinValueValidator(1)],
         help_text="Items a worker labels in one session; empty means until nothing is left.",
     )
     completion_code = models.CharField(max_length=100, blank=True)
@@ -287,7 +295,9 @@ class CrowdEntry(models.Model):
         max_length=100, blank=True, help_text="Shown to workers who fail the qualification."
     )
     completion_url = models.CharField(
-        max_length=500, blank=True, default=DEFAULT_COMPLETION_URL,
+        max_length=500,
+        blank=True,
+        default=DEFAULT_COMPLETION_URL,
         help_text="https URL the worker is sent to at the end; {code} is replaced by the code.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -36,7 +36,7 @@ def projects_for_user(*, user: User) -> QuerySet[Project]:
 
 
 def project_get(*, project_id: int, user: User, role: str | None = None) -> Project:
-    """The project if ``user`` may see it (with ``role``, when given); else ``NotFound``/``Forbidden``.
+    """The project if ``user`` may see it (in ``role``, when given), else NotFound or Forbidden.
 
     Non-members get ``NotFound`` so that project ids do not leak.
     """

@@ -16,17 +16,27 @@ urlpatterns = [
     path("i/<int:item_id>/files/<str:key>/", media_views.item_file, name="item-file"),
     # Crowd operations: the worker's entry link and onboarding, the lead's crowd page.
     re_path(r"^e/(?P<token>[A-Za-z0-9_-]{16,64})/$", crowd_views.entry, name="crowd-entry"),
-    path("p/<int:project_id>/instructions/", crowd_views.instructions,
-         name="annotate-instructions"),
+    path(
+        "p/<int:project_id>/instructions/", crowd_views.instructions, name="annotate-instructions"
+    ),
     path("p/<int:project_id>/annotate/end/", crowd_views.end, name="annotate-end"),
     path("p/<int:project_id>/crowd/", crowd_views.lead_page, name="crowd-lead"),
     path("p/<int:project_id>/crowd/settings/", crowd_views.lead_settings, name="crowd-settings"),
     path("p/<int:project_id>/crowd/rotate/", crowd_views.lead_rotate, name="crowd-rotate"),
-    path("p/<int:project_id>/crowd/annotators/<int:membership_id>/<str:action>/",
-         crowd_views.lead_annotator_status, name="crowd-annotator-status"),
+    path(
+        "p/<int:project_id>/crowd/annotators/<int:membership_id>/<str:action>/",
+        crowd_views.lead_annotator_status,
+        name="crowd-annotator-status",
+    ),
     path("p/<int:project_id>/crowd/gold/", crowd_views.lead_gold_set, name="crowd-gold-set"),
-    path("p/<int:project_id>/crowd/gold/<int:item_id>/clear/", crowd_views.lead_gold_clear,
-         name="crowd-gold-clear"),
-    path("p/<int:project_id>/crowd/workers.csv", crowd_views.lead_workers_csv,
-         name="crowd-workers-csv"),
+    path(
+        "p/<int:project_id>/crowd/gold/<int:item_id>/clear/",
+        crowd_views.lead_gold_clear,
+        name="crowd-gold-clear",
+    ),
+    path(
+        "p/<int:project_id>/crowd/workers.csv",
+        crowd_views.lead_workers_csv,
+        name="crowd-workers-csv",
+    ),
 ]

@@ -4,46 +4,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate import crowd_views, exporting, selectors, services
-from annotate.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
+from annotate.errors import Conflict, ImportFailed, InvalidInput, NotFound
 from annotate.models import Assignment, Membership, Project
 from annotate.services.importing import detect_format
 from annotate.tasktypes import get_task_type
+from annotate.web import is_htmx, project_for_page, request_user
 
 MAX_ERRORS_SHOWN = 50
 
 
-def _project_or_404(request: HttpRequest, project_id: int, role: str | None = None) -> Project:
-    try:
-        return selectors.project_get(project_id=project_id, user=_user(request), role=role)
-    except NotFound:
-        raise Http404("no such project") from None
-    except Forbidden as exc:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied(exc.message) from None
-
-
-def _user(request: HttpRequest) -> User:
-    """The logged-in user (every view here is behind ``login_required``)."""
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    projects = selectors.projects_for_user(user=_user(request))
+    projects = selectors.projects_for_user(user=request_user(request))
     roles = dict(
-        Membership.objects.filter(user=_user(request)).values_list("project_id", "role")
+        Membership.objects.filter(user=request_user(request)).values_list("project_id", "role")
     )
     rows = [
         {
@@ -57,8 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_or_404(request, project_id)
-    role = selectors.project_role(project=project, user=_user(request))
+    project = project_for_page(request, project_id)
+    role = selectors.project_role(project=project, user=request_user(request))
     if role != Membership.Role.LEAD:
         return redirect("annotate", project_id=project.pk)
     context = {
@@ -75,7 +54,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_or_404(request, project_id, role=Membership.Role.LEAD)
+    project = project_for_page(request, project_id, role=Membership.Role.LEAD)
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, "Choose a file to import.")
@@ -91,8 +70,12 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
         return render(
             request,
             "annotate/project_import_failed.html",
-            {"project": project, "error": exc, "lines": (exc.detail or [])[:MAX_ERRORS_SHOWN],
-             "filename": upload.name},
+            {
+                "project": project,
+                "error": exc,
+                "lines": (exc.detail or [])[:MAX_ERRORS_SHOWN],
+                "filename": upload.name,
+            },
             status=400,
         )
     except InvalidInput as exc:
@@ -105,9 +88,15 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     return redirect("project", project_id=project.pk)
 
 
-def _item_context(request: HttpRequest, project: Project, assignment: Assignment | None) -> dict[str, object]:
-    progress = selectors.annotator_progress(project=project, annotator=_user(request))
-    context: dict[str, object] = {"project": project, "assignment": assignment, "progress": progress}
+def _item_context(
+    request: HttpRequest, project: Project, assignment: Assignment | None
+) -> dict[str, object]:
+    progress = selectors.annotator_progress(project=project, annotator=request_user(request))
+    context: dict[str, object] = {
+        "project": project,
+        "assignment": assignment,
+        "progress": progress,
+    }
     if assignment is not None:
         plugin = get_task_type(project.task_type)
         context["task_template"] = plugin.annotator_template
@@ -118,8 +107,12 @@ def _item_context(request: HttpRequest, project: Project, assignment: Assignment
 
 
 def _render_next(
-    request: HttpRequest, project: Project, *, error: str | None = None,
-    field_errors: list[dict[str, str]] | None = None, notice: str | None = None,
+    request: HttpRequest,
+    project: Project,
+    *,
+    error: str | None = None,
+    field_errors: list[dict[str, str]] | None = None,
+    notice: str | None = None,
 ) -> HttpResponse:
     assignment, stop = crowd_views.reserve_or_stop(request, project)
     if stop is not None:  # instructions first, paused, or a crowd session that is over
@@ -131,7 +124,7 @@ def _render_next(
 
 @login_required
 def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
+    project = project_for_page(request, project_id, role=Membership.Role.ANNOTATOR)
     assignment, stop = crowd_views.reserve_or_stop(request, project)
     if stop is not None:  # instructions first, paused, or a crowd session that is over
         return stop
@@ -145,13 +138,15 @@ def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def annotate_next(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_or_404(request, project_id, role=Membership.Role.ANNOTATOR)
+    project = project_for_page(request, project_id, role=Membership.Role.ANNOTATOR)
     return _render_next(request, project)
 
 
 def _assignment_or_404(request: HttpRequest, assignment_id: int) -> Assignment:
     try:
-        return selectors.assignment_get(assignment_id=assignment_id, annotator=_user(request))
+        return selectors.assignment_get(
+            assignment_id=assignment_id, annotator=request_user(request)
+        )
     except NotFound:
         raise Http404("no such assignment") from None
 
@@ -170,7 +165,7 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     try:
         services.annotation_submit(
             assignment_id=assignment.pk,
-            annotator=_user(request),
+            annotator=request_user(request),
             value=value,
             time_spent_ms=min(time_spent_ms, 86_400_000) if time_spent_ms is not None else None,
         )
@@ -179,11 +174,11 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         context.update(error="Please complete the form.", field_errors=exc.detail or [])
         return render(request, "annotate/_partials/item.html", context)
     except Conflict as exc:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             messages.warning(request, exc.message)
             return redirect("annotate", project_id=project.pk)
         return _render_next(request, project, notice=exc.message)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("annotate", project_id=project.pk)
     return _render_next(request, project, notice="Saved.")
 
@@ -193,9 +188,9 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def annotate_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment_or_404(request, assignment_id)
     try:
-        services.assignment_skip(assignment_id=assignment.pk, annotator=_user(request))
+        services.assignment_skip(assignment_id=assignment.pk, annotator=request_user(request))
     except Conflict as exc:
         return _render_next(request, assignment.project, notice=exc.message)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("annotate", project_id=assignment.project_id)
     return _render_next(request, assignment.project, notice="Skipped.")

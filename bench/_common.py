@@ -288,10 +288,10 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.log_tail()}")
-            try:
-                requests.get(self.url + "/api/v1/projects/", timeout=2)
+            try:  # the first request also loads the app lazily: allow it time on a busy machine
+                requests.get(self.url + "/api/v1/projects/", timeout=30)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log_tail()}")
 

@@ -49,25 +49,44 @@ def seed_votes(args: argparse.Namespace, project_id: int, annotator_ids: list[in
     started = time.perf_counter()
     annotators = ", ".join(f"({int(a)})" for a in annotator_ids)
     with c.db_connect(args) as conn:
-        c.insert_select(conn, Assignment, {
-            "project": "%(project)s", "item": "i.id", "annotator": "u.id",
-            "status": "'submitted'", "shown_order": """CASE WHEN random() < 0.5
+        c.insert_select(
+            conn,
+            Assignment,
+            {
+                "project": "%(project)s",
+                "item": "i.id",
+                "annotator": "u.id",
+                "status": "'submitted'",
+                "shown_order": """CASE WHEN random() < 0.5
                 THEN '{"left": "a", "right": "b"}'::jsonb
                 ELSE '{"left": "b", "right": "a"}'::jsonb END""",
-            "reserved_at": "now()", "expires_at": "now() + interval '30 minutes'",
-            "finished_at": "now()",
-        }, f"FROM annotate_item i CROSS JOIN (VALUES {annotators}) u(id) "
-           "WHERE i.project_id = %(project)s", {"project": project_id})
+                "reserved_at": "now()",
+                "expires_at": "now() + interval '30 minutes'",
+                "finished_at": "now()",
+            },
+            f"FROM annotate_item i CROSS JOIN (VALUES {annotators}) u(id) "
+            "WHERE i.project_id = %(project)s",
+            {"project": project_id},
+        )
         vote = """least(2, greatest(-2, ((s.item_id * 7919) %% 5 - 2) + CASE
             WHEN random() < 0.17 THEN -1 WHEN random() < 0.2 THEN 1 ELSE 0 END))"""
-        c.insert_select(conn, Annotation, {
-            "assignment": "s.id", "project": "%(project)s", "item": "s.item_id",
-            "annotator": "s.annotator_id",
-            "value": f"""jsonb_build_object('preference', {vote}, 'aspects', '{{}}'::jsonb,
+        c.insert_select(
+            conn,
+            Annotation,
+            {
+                "assignment": "s.id",
+                "project": "%(project)s",
+                "item": "s.item_id",
+                "annotator": "s.annotator_id",
+                "value": f"""jsonb_build_object('preference', {vote}, 'aspects', '{{}}'::jsonb,
                 'rationale', '', 'flags', '[]'::jsonb)""",
-            "shown_order": "s.shown_order", "time_spent_ms": "(5000 + random() * 30000)::int",
-            "version": "1",
-        }, "FROM annotate_assignment s WHERE s.project_id = %(project)s", {"project": project_id})
+                "shown_order": "s.shown_order",
+                "time_spent_ms": "(5000 + random() * 30000)::int",
+                "version": "1",
+            },
+            "FROM annotate_assignment s WHERE s.project_id = %(project)s",
+            {"project": project_id},
+        )
         conn.execute("ANALYZE annotate_assignment")
         conn.execute("ANALYZE annotate_annotation")
     return time.perf_counter() - started
@@ -94,13 +113,20 @@ def main() -> int:
         project_id = c.seed_project(name="bench agreement", overlap=args.annotators)
         users = c.seed_users(project_id=project_id, annotators=args.annotators)
         with c.db_connect(args) as conn:
-            items_s = c.seed_items_sql(conn, project_id=project_id, n_items=args.items,
-                                       prompt_chars=100, response_chars=300,
-                                       n_submitted=args.annotators)
+            items_s = c.seed_items_sql(
+                conn,
+                project_id=project_id,
+                n_items=args.items,
+                prompt_chars=100,
+                response_chars=300,
+                n_submitted=args.annotators,
+            )
         votes_s = seed_votes(args, project_id, [uid for uid, _ in users["annotator"]])
         n_votes = args.items * args.annotators
-        print(f"seeded {args.items:,} items in {items_s:.1f} s and {n_votes:,} votes "
-              f"({args.annotators} per item) in {votes_s:.1f} s, in SQL")
+        print(
+            f"seeded {args.items:,} items in {items_s:.1f} s and {n_votes:,} votes "
+            f"({args.annotators} per item) in {votes_s:.1f} s, in SQL"
+        )
 
         project = Project.objects.get(pk=project_id)
         fields = get_task_type("preference_pair").agreement_fields({})
@@ -113,15 +139,17 @@ def main() -> int:
         data = rd.fields["preference"].data  # type: ignore[attr-defined]
 
         def ours() -> object:
-            return krippendorff_alpha_bootstrap(data, level="ordinal", n_samples=args.samples,
-                                                seed=1)
+            return krippendorff_alpha_bootstrap(
+                data, level="ordinal", n_samples=args.samples, seed=1
+            )
 
         alpha_s, interval = median_seconds(ours, args.repeats)
 
         def both() -> object:
             matrix = selectors.reliability_data(project=project, fields=ordinal)
-            return krippendorff_alpha_bootstrap(matrix.fields["preference"].data,
-                                                level="ordinal", n_samples=args.samples, seed=1)
+            return krippendorff_alpha_bootstrap(
+                matrix.fields["preference"].data, level="ordinal", n_samples=args.samples, seed=1
+            )
 
         total_s, _ = median_seconds(both, args.repeats)
         package_s, package_alpha = median_seconds(
@@ -133,19 +161,27 @@ def main() -> int:
         dashboard_s = time.perf_counter() - started
 
         print(f"matrix {data.shape[0]} x {data.shape[1]:,} from the database: {read_s:.3f} s")
-        print(f"ours: ordinal alpha + {args.samples:,}-sample bootstrap: {alpha_s:.3f} s "
-              f"(alpha {interval.alpha:.6f}, 95% [{interval.low:.6f}, {interval.high:.6f}])")
+        print(
+            f"ours: ordinal alpha + {args.samples:,}-sample bootstrap: {alpha_s:.3f} s "
+            f"(alpha {interval.alpha:.6f}, 95% [{interval.low:.6f}, {interval.high:.6f}])"
+        )
         difference = abs(interval.alpha - package_alpha)
-        print(f"krippendorff package: ordinal alpha alone: {package_s:.3f} s "
-              f"(alpha {package_alpha:.6f}, |difference| {difference:.1e})")
-        print(f"whole dashboard computation (every field, annotators, statuses, "
-              f"{services.BOOTSTRAP_SAMPLES:,} resamples per field): {dashboard_s:.2f} s")
+        print(
+            f"krippendorff package: ordinal alpha alone: {package_s:.3f} s "
+            f"(alpha {package_alpha:.6f}, |difference| {difference:.1e})"
+        )
+        print(
+            f"whole dashboard computation (every field, annotators, statuses, "
+            f"{services.BOOTSTRAP_SAMPLES:,} resamples per field): {dashboard_s:.2f} s"
+        )
         print()
         print(c.machine_line())
         verdict = "met" if total_s < 2.0 else "NOT met"
-        print(f"SPEC 8: from the database, alpha + {args.samples:,}-sample bootstrap for "
-              f"{args.items:,} items x {args.annotators} annotators: {total_s:.3f} s "
-              f"(target < 2 s: {verdict})")
+        print(
+            f"SPEC 8: from the database, alpha + {args.samples:,}-sample bootstrap for "
+            f"{args.items:,} items x {args.annotators} annotators: {total_s:.3f} s "
+            f"(target < 2 s: {verdict})"
+        )
     return 0
 
 

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate import selectors as annotate_selectors
-from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound
-from annotate.models import Membership, Project
+from annotate.errors import Conflict, InvalidInput
+from annotate.models import Project
+from annotate.web import lead_project_for_page, request_user
 
 from . import selectors, services
 from .models import ModelRun, Predictor
 
 RUNS_SHOWN = 20
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _lead_project(request: HttpRequest, project_id: int) -> Project:
-    try:
-        return annotate_selectors.project_get(
-            project_id=project_id, user=_user(request), role=Membership.Role.LEAD
-        )
-    except NotFound:
-        raise Http404("no such project") from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
 
 
 def _section(
@@ -53,13 +36,13 @@ def _section(
 @login_required
 @require_GET
 def runs_section(request: HttpRequest, project_id: int) -> HttpResponse:
-    return _section(request, _lead_project(request, project_id))
+    return _section(request, lead_project_for_page(request, project_id))
 
 
 @login_required
 @require_POST
 def run_start(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _lead_project(request, project_id)
+    project = lead_project_for_page(request, project_id)
     predictor = Predictor.objects.filter(pk=request.POST.get("predictor") or 0).first()
     if predictor is None:
         return _section(request, project, error="Choose a predictor.")
@@ -68,7 +51,7 @@ def run_start(request: HttpRequest, project_id: int) -> HttpResponse:
         filters["status"] = request.POST["status"]
     try:
         services.model_run_start(
-            project=project, predictor=predictor, filters=filters, created_by=_user(request)
+            project=project, predictor=predictor, filters=filters, created_by=request_user(request)
         )
     except InvalidInput as exc:
         details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.detail or [])
@@ -82,7 +65,7 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = ModelRun.objects.filter(pk=run_id).first()
     if run is None:
         raise Http404("no such run")
-    project = _lead_project(request, run.project_id)
+    project = lead_project_for_page(request, run.project_id)
     try:
         services.model_run_cancel(run=run)
     except Conflict as exc:

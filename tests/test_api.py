@@ -17,7 +17,7 @@ from .factories import UserFactory
 
 
 def fields_named(body: dict) -> set[str]:
-    """The fields a 400 names: every error body is ``{code, message, errors: [{field, message}]}``."""
+    """The fields that a 400 body names in its ``errors: [{field, message}]``."""
     assert set(body) == {"code", "message", "errors"}, body
     return {error["field"] for error in body["errors"]}
 
@@ -537,7 +537,9 @@ def test_api_docs_page_is_html_pointing_at_the_schema(db):
     assert "/api/v1/schema/" in html
 
 
-def test_serializer_and_service_errors_share_one_body_shape(project, make_annotator, import_pairs, api):
+def test_serializer_and_service_errors_share_one_body_shape(
+    project, make_annotator, import_pairs, api
+):
     import_pairs(1)
     annotator = make_annotator("shape")
     client = api(annotator)

@@ -275,7 +275,10 @@ def test_markdown_to_safe_html_keeps_no_attribute_injection_from_a_fence_languag
 def test_markdown_images_become_visible_links_not_loaded_images():
     html = markdown_to_safe_html("![a cat](https://example.com/a.png)")
     assert "<img" not in html
-    assert '<a href="https://example.com/a.png" rel="noopener noreferrer nofollow">[image: a cat]</a>' in html
+    assert (
+        '<a href="https://example.com/a.png" rel="noopener noreferrer nofollow">[image: a cat]</a>'
+        in html
+    )
 
 
 def test_markdown_image_with_script_url_is_shown_as_plain_text():

@@ -3,7 +3,9 @@
 import json
 
 
-def test_lead_imports_annotators_label_and_export_reflects_votes(project, lead, make_annotator, api):
+def test_lead_imports_annotators_label_and_export_reflects_votes(
+    project, lead, make_annotator, api
+):
     records = [
         {"external_id": "p1", "prompt": "Hi?", "response_a": "Hello.", "response_b": "Hey!"},
         {"external_id": "p2", "prompt": "2+2?", "response_a": "4", "response_b": "5"},
@@ -32,7 +34,10 @@ def test_lead_imports_annotators_label_and_export_reflects_votes(project, lead, 
         assert client.post(f"/api/v1/projects/{project.pk}/next/").status_code == 204
 
     exported = api(lead).get(f"/api/v1/projects/{project.pk}/export/?shape=items&format=jsonl")
-    rows = {r["external_id"]: r for r in map(json.loads, b"".join(exported.streaming_content).splitlines())}
+    rows = {
+        r["external_id"]: r
+        for r in map(json.loads, b"".join(exported.streaming_content).splitlines())
+    }
     assert rows["p1"]["agreement_status"] == "diverging_significant"
     assert rows["p2"]["agreement_status"] == "high_agreement_preference"
     assert rows["p2"]["label_distribution"] == {"-2": 1, "-1": 2, "0": 0, "1": 0, "2": 0}

@@ -26,8 +26,15 @@ class ProjectOut(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "name", "task_type", "overlap", "instructions", "reservation_seconds",
-            "gold_rate", "config", "created_at",
+            "id",
+            "name",
+            "task_type",
+            "overlap",
+            "instructions",
+            "reservation_seconds",
+            "gold_rate",
+            "config",
+            "created_at",
         ]
 
 
@@ -65,7 +72,13 @@ class ItemOut(serializers.ModelSerializer):
     class Meta:
         model = Item
         fields = [
-            "id", "external_id", "payload", "is_gold", "gold_value", "n_submitted", "created_at",
+            "id",
+            "external_id",
+            "payload",
+            "is_gold",
+            "gold_value",
+            "n_submitted",
+            "created_at",
             "updated_at",
         ]
 
@@ -106,8 +119,17 @@ class AnnotationOut(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = [
-            "id", "assignment", "item", "external_id", "annotator", "value", "shown_order",
-            "time_spent_ms", "version", "created_at", "updated_at",
+            "id",
+            "assignment",
+            "item",
+            "external_id",
+            "annotator",
+            "value",
+            "shown_order",
+            "time_spent_ms",
+            "version",
+            "created_at",
+            "updated_at",
         ]
 
 

@@ -1,4 +1,4 @@
-"""REST API v1: one view per operation; each parses input, calls one service or selector, renders."""
+"""REST API v1: one view per operation; each parses input, calls a service or selector, renders."""
 
 from __future__ import annotations
 
@@ -110,7 +110,8 @@ class ItemsApi(ListAPIView):
             "application/x-ndjson": OpenApiTypes.STR,
             "text/csv": OpenApiTypes.STR,
             "multipart/form-data": {
-                "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
             },
         },
         parameters=[
@@ -184,7 +185,9 @@ class AnnotationsApi(ListAPIView):
     serializer_class = s.AnnotationOut
 
     def get_queryset(self):
-        project = selectors.project_get(project_id=self.kwargs["project_id"], user=self.request.user)
+        project = selectors.project_get(
+            project_id=self.kwargs["project_id"], user=self.request.user
+        )
         return selectors.annotations_list(project=project, user=self.request.user)
 
 
@@ -192,14 +195,27 @@ class ExportApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", enum=list(exporting.FORMATS), required=False),
-            OpenApiParameter("shape", str, required=False, description="annotations, items, or a "
-                             "task type's own shape such as preference_pairs"),
-            OpenApiParameter("identities", bool, required=False,
-                             description="real usernames instead of pseudonymous annotator ids"),
+            OpenApiParameter(
+                "shape",
+                str,
+                required=False,
+                description="annotations, items, or a "
+                "task type's own shape such as preference_pairs",
+            ),
+            OpenApiParameter(
+                "identities",
+                bool,
+                required=False,
+                description="real usernames instead of pseudonymous annotator ids",
+            ),
             OpenApiParameter("diverging", enum=["keep", "drop", "only"], required=False),
-            OpenApiParameter("include_flagged", bool, required=False,
-                             description="keep the annotations of flagged (paused) annotators, "
-                             "left out by default"),
+            OpenApiParameter(
+                "include_flagged",
+                bool,
+                required=False,
+                description="keep the annotations of flagged (paused) annotators, "
+                "left out by default",
+            ),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
@@ -228,4 +244,3 @@ class ExportApi(APIView):
         filename = f"project-{project.pk}-{shape}.{extension}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-

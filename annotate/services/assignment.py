@@ -90,7 +90,10 @@ def assignment_reserve_next(
         stop = annotator_stop(membership=membership, project=project)
         if stop is None:
             outcome = _reserve_for(
-                membership=membership, project=project, annotator=annotator, now=now,
+                membership=membership,
+                project=project,
+                annotator=annotator,
+                now=now,
                 rng=rng or _RNG,
             )
     # Raised outside the transaction, so that what the gate recorded (a failed qualification)
@@ -103,7 +106,11 @@ def assignment_reserve_next(
 
 
 def _reserve_for(
-    *, membership: Membership, project: Project, annotator: User, now: datetime,
+    *,
+    membership: Membership,
+    project: Project,
+    annotator: User,
+    now: datetime,
     rng: random.Random,
 ) -> Assignment | ServiceError | None:
     live = (
@@ -169,9 +176,7 @@ def _reserve_for(
     return None
 
 
-def _reserve(
-    *, project: Project, item: Item, annotator: User, now: datetime
-) -> Assignment:
+def _reserve(*, project: Project, item: Item, annotator: User, now: datetime) -> Assignment:
     expires_at = now + timedelta(seconds=project.reservation_seconds)
     expired = Assignment.objects.filter(item=item, annotator=annotator).first()
     if expired is not None:  # the annotator's own reservation of this item ran out: renew it
@@ -221,8 +226,11 @@ def annotation_submit(
     """
     now = now or timezone.now()
     annotation, created, is_gold = _store_annotation(
-        assignment_id=assignment_id, annotator=annotator, value=value,
-        time_spent_ms=time_spent_ms, now=now,
+        assignment_id=assignment_id,
+        annotator=annotator,
+        value=value,
+        time_spent_ms=time_spent_ms,
+        now=now,
     )
     if is_gold:
         annotator_gold_review(project=annotation.project, annotator=annotator, now=now)
@@ -285,8 +293,10 @@ def _store_annotation(
             )
             still_needed = item.n_submitted + others_live < project.overlap
         if not still_needed:
-            why = "was skipped" if assignment.status == Assignment.Status.SKIPPED else (
-                f"expired at {assignment.expires_at.isoformat()}"
+            why = (
+                "was skipped"
+                if assignment.status == Assignment.Status.SKIPPED
+                else (f"expired at {assignment.expires_at.isoformat()}")
             )
             raise Conflict(
                 f"not stored: your reservation {why} and the item already has the "
@@ -343,4 +353,3 @@ def assignment_skip(
             assignment.finished_at = now
             assignment.save(update_fields=["status", "finished_at"])
         return assignment
-

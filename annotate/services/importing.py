@@ -49,7 +49,10 @@ class ImportResult:
 def detect_format(*, filename: str | None = None, content_type: str | None = None) -> str | None:
     name = (filename or "").lower()
     kind = (content_type or "").split(";")[0].strip().lower()
-    if name.endswith((".jsonl", ".ndjson")) or kind in {"application/x-ndjson", "application/jsonl"}:
+    if name.endswith((".jsonl", ".ndjson")) or kind in {
+        "application/x-ndjson",
+        "application/jsonl",
+    }:
         return "jsonl"
     if name.endswith(".csv") or kind in {"text/csv", "application/csv"}:
         return "csv"
@@ -281,8 +284,15 @@ def items_import(
                 continue
             first_line = seen.setdefault(external_id, line)
             if first_line != line:
-                bad(line, [{"field": "external_id", "message":
-                            f"{external_id!r} already appears on line {first_line}"}])
+                bad(
+                    line,
+                    [
+                        {
+                            "field": "external_id",
+                            "message": f"{external_id!r} already appears on line {first_line}",
+                        }
+                    ],
+                )
                 continue
             if n_bad:
                 continue  # keep validating to report every bad line, but write nothing more

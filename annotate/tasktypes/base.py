@@ -219,7 +219,11 @@ class TaskType:
         raise NotImplementedError(f"{self.name} has no annotator form")
 
     def display_context(
-        self, payload: Mapping[str, Any], *, shown_order: Mapping[str, Any], config: Mapping[str, Any]
+        self,
+        payload: Mapping[str, Any],
+        *,
+        shown_order: Mapping[str, Any],
+        config: Mapping[str, Any],
     ) -> dict[str, Any]:
         return {"payload": payload}
 

@@ -140,7 +140,7 @@ def derailment_rules(
                 )
             )
     at = {
-        name: position.get(chosen)
+        name: position.get(chosen) if chosen is not None else None
         for name, chosen in (("toxic", toxic_comment), ("derailment", derailment))
     }
     if at["toxic"] is not None and at["derailment"] is not None and at["derailment"] > at["toxic"]:
@@ -301,12 +301,23 @@ class Derailment(TaskType):
         label when the item has one), and the derailment point as a distance over comment
         positions with "never" as a value of its own, plus agreement within +-tolerance."""
         return [
-            AgreementField("toxic", "Toxic (yes / no)", "nominal", path=("toxic",), primary=True,
-                           reference=_reference_toxic,
-                           value_labels={"true": "toxic", "false": "not toxic"}),
-            AgreementField("derailment_point", "Derailment point (comment position)", "custom",
-                           extract=_derailment_position, distance=derailment_distance,
-                           tolerance=float(self.config(config)["tolerance"])),
+            AgreementField(
+                "toxic",
+                "Toxic (yes / no)",
+                "nominal",
+                path=("toxic",),
+                primary=True,
+                reference=_reference_toxic,
+                value_labels={"true": "toxic", "false": "not toxic"},
+            ),
+            AgreementField(
+                "derailment_point",
+                "Derailment point (comment position)",
+                "custom",
+                extract=_derailment_position,
+                distance=derailment_distance,
+                tolerance=float(self.config(config)["tolerance"]),
+            ),
         ]
 
     def set_fields(self, config: Mapping[str, Any]) -> list[SetField]:
@@ -321,8 +332,15 @@ class Derailment(TaskType):
             *((f"alpha:{tone}", f"{tone}: alpha (present / absent)") for tone in tones),
             ("n_units", "Comments with two or more annotators"),
         )
-        return [SetField("tones", "Tones per comment", extract=_tones_per_comment,
-                         measure=_tone_measure(tones), figures=figures)]
+        return [
+            SetField(
+                "tones",
+                "Tones per comment",
+                extract=_tones_per_comment,
+                measure=_tone_measure(tones),
+                figures=figures,
+            )
+        ]
 
 
 NEVER_POSITION = -1000.0
@@ -352,14 +370,16 @@ def _derailment_position(value: Mapping[str, Any], payload: Mapping[str, Any]) -
     return None
 
 
-def _tones_per_comment(value: Mapping[str, Any],
-                       payload: Mapping[str, Any]) -> dict[str, Any] | None:
+def _tones_per_comment(
+    value: Mapping[str, Any], payload: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """Every comment of the thread with the tones this annotation gave it (none: empty)."""
     tones = value.get("tones")
     if not isinstance(tones, Mapping):
         return None
-    return {str(c.get("id")): list(tones.get(str(c.get("id")), []))
-            for c in payload.get("comments", [])}
+    return {
+        str(c.get("id")): list(tones.get(str(c.get("id")), [])) for c in payload.get("comments", [])
+    }
 
 
 def _tone_measure(tones: tuple[str, ...]) -> Any:

@@ -16,12 +16,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from analysis.stats.preference import (
     DIVERGING_STATUSES,
-    AgreementStatus,
     SCALE,
+    AgreementStatus,
     preference_agreement_status,
 )
 
 from .base import AgreementField, DivergenceSpec, FieldError, ItemSummary, TaskType
+
 
 def _not_blank(text: str) -> str:
     if not text.strip():
@@ -96,7 +97,9 @@ class PreferencePair(TaskType):
         errors = []
         for aspect in value["aspects"]:
             if aspect not in config["aspects"]:
-                errors.append(FieldError(f"value.aspects.{aspect}", "not an aspect of this project"))
+                errors.append(
+                    FieldError(f"value.aspects.{aspect}", "not an aspect of this project")
+                )
         for flag in value["flags"]:
             if flag not in config["flags"]:
                 errors.append(FieldError("value.flags", f"{flag!r} is not a flag of this project"))
@@ -135,7 +138,11 @@ class PreferencePair(TaskType):
         }
 
     def display_context(
-        self, payload: Mapping[str, Any], *, shown_order: Mapping[str, Any], config: Mapping[str, Any]
+        self,
+        payload: Mapping[str, Any],
+        *,
+        shown_order: Mapping[str, Any],
+        config: Mapping[str, Any],
     ) -> dict[str, Any]:
         left = shown_order.get("left", "a")
         right = "b" if left == "a" else "a"
@@ -156,6 +163,7 @@ class PreferencePair(TaskType):
     def gold_agrees(self, value: Mapping[str, Any], gold_value: Mapping[str, Any]) -> bool:
         """Right when on the gold answer's side (or a tie for a tie gold): "A much better" for
         a gold "A better" is not an error; the strength of a preference is a matter of taste."""
+
         def side(vote: int) -> int:
             return (vote > 0) - (vote < 0)
 
@@ -180,16 +188,29 @@ class PreferencePair(TaskType):
         """The signed scale as ordinal and interval data, the side alone (A / tie / B) as nominal
         data (the primary field: annotator agreement and model accuracy), each aspect ordinal."""
         fields = [
-            AgreementField("side", "Side (A / tie / B)", "nominal", path=("preference",),
-                           transform=_side, primary=True,
-                           value_labels={"-1": "A", "0": "tie", "1": "B"}),
+            AgreementField(
+                "side",
+                "Side (A / tie / B)",
+                "nominal",
+                path=("preference",),
+                transform=_side,
+                primary=True,
+                value_labels={"-1": "A", "0": "tie", "1": "B"},
+            ),
             AgreementField("preference", "Preference (ordinal)", "ordinal", path=("preference",)),
-            AgreementField("preference_interval", "Preference (interval)", "interval",
-                           path=("preference",)),
+            AgreementField(
+                "preference_interval", "Preference (interval)", "interval", path=("preference",)
+            ),
         ]
         for aspect in self.config(config)["aspects"]:
-            fields.append(AgreementField(f"aspect:{aspect}", f"Aspect: {aspect} (ordinal)",
-                                         "ordinal", path=("aspects", aspect)))
+            fields.append(
+                AgreementField(
+                    f"aspect:{aspect}",
+                    f"Aspect: {aspect} (ordinal)",
+                    "ordinal",
+                    path=("aspects", aspect),
+                )
+            )
         return fields
 
     def divergence(self) -> DivergenceSpec:
@@ -285,4 +306,3 @@ def _preference_pair_rows(
             "agreement_status": summary.agreement_status,
             "n_annotators": summary.n_annotations,
         }
-

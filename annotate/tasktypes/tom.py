@@ -292,13 +292,24 @@ class Tom(TaskType):
         scored against the question's gold answer where it has one; the consistency flag of
         SimpleToM as a field of its own (its agreement, and how often it is raised)."""
         fields = [
-            AgreementField(kind, f"{KIND_LABELS[kind]} answer", "nominal",
-                           extract=_answer_of_kind(kind), reference=_gold_of_kind(kind),
-                           primary=kind == KINDS[0])
+            AgreementField(
+                kind,
+                f"{KIND_LABELS[kind]} answer",
+                "nominal",
+                extract=_answer_of_kind(kind),
+                reference=_gold_of_kind(kind),
+                primary=kind == KINDS[0],
+            )
             for kind in KINDS
         ]
-        fields.append(AgreementField("inconsistent", "Inconsistent (unaware, yet unreasonable)",
-                                     "nominal", extract=is_inconsistent_value))
+        fields.append(
+            AgreementField(
+                "inconsistent",
+                "Inconsistent (unaware, yet unreasonable)",
+                "nominal",
+                extract=is_inconsistent_value,
+            )
+        )
         return fields
 
 

@@ -219,6 +219,13 @@ def padded(
     return ids.to(device), mask.long().to(device)
 
 
+def unless_all_ones(mask: torch.Tensor) -> torch.Tensor | None:
+    """The attention mask, or None when no position is padding (sequences sorted by length often
+    fill their batch): the model then attends everywhere, as the mask says, without building
+    and applying it (a masked attention kernel is slower)."""
+    return None if bool(mask.all()) else mask
+
+
 def run_in_batches(
     sequences: Sequence[Sequence[int]],
     forward: Callable[[list[int]], list[T]],

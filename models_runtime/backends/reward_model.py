@@ -69,7 +69,11 @@ class RewardModelPredictor(tt.TransformersPredictor):
             [sequences[i] for i in group], self.tokenizer.pad_token_id, self.torch_device
         )
         with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
-            logits = self.model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+            logits = (
+                self.model(input_ids=ids, attention_mask=tt.unless_all_ones(mask))
+                .logits.float()
+                .cpu()
+            )
         rows: list[list[float]] = logits.tolist()  # one conversion per forward pass
         if self.n_outputs == 1:
             return [(row[0], 0.0) for row in rows]

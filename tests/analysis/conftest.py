@@ -22,8 +22,9 @@ def make_item(project, n: int, **payload_overrides) -> Item:
     return Item.objects.create(project=project, external_id=f"pair-{n}", payload=payload)
 
 
-def add_vote(item, annotator, preference, *, left="a", aspects=None, seconds=10.0,
-             when=None) -> Annotation:
+def add_vote(
+    item, annotator, preference, *, left="a", aspects=None, seconds=10.0, when=None
+) -> Annotation:
     value = {"preference": preference, "aspects": aspects or {}, "rationale": "", "flags": []}
     shown = {"left": left, "right": "b" if left == "a" else "a"}
     return add_value(item, annotator, value, shown=shown, seconds=seconds, when=when)
@@ -34,13 +35,23 @@ def add_value(item, annotator, value, *, shown=None, seconds=10.0, when=None) ->
     now = when or timezone.now()
     shown = shown or {}
     assignment = Assignment.objects.create(
-        project=item.project, item=item, annotator=annotator, status="submitted",
-        shown_order=shown, reserved_at=now, expires_at=now + timedelta(minutes=30),
+        project=item.project,
+        item=item,
+        annotator=annotator,
+        status="submitted",
+        shown_order=shown,
+        reserved_at=now,
+        expires_at=now + timedelta(minutes=30),
         finished_at=now,
     )
     annotation = Annotation.objects.create(
-        assignment=assignment, project=item.project, item=item, annotator=annotator,
-        value=value, shown_order=shown, time_spent_ms=int(seconds * 1000),
+        assignment=assignment,
+        project=item.project,
+        item=item,
+        annotator=annotator,
+        value=value,
+        shown_order=shown,
+        time_spent_ms=int(seconds * 1000),
     )
     Item.objects.filter(pk=item.pk).update(n_submitted=item.annotations.count())
     if when is not None:

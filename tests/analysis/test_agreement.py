@@ -49,23 +49,29 @@ def test_reliability_matrix_has_one_row_per_annotator_and_one_column_per_item(vo
     rd = selectors.reliability_data(project=voted_project["project"], fields=fields)
     assert list(rd.annotator_ids) == [u.pk for u in voted_project["annotators"]]
     assert list(rd.item_ids) == [i.pk for i in items]
-    np.testing.assert_array_equal(rd.fields["preference"].data,
-                                  np.array(coders_by_units(VOTES), dtype=float))
-    np.testing.assert_array_equal(rd.fields["side"].data,
-                                  np.array(coders_by_units(VOTES, side), dtype=float))
+    np.testing.assert_array_equal(
+        rd.fields["preference"].data, np.array(coders_by_units(VOTES), dtype=float)
+    )
+    np.testing.assert_array_equal(
+        rd.fields["side"].data, np.array(coders_by_units(VOTES, side), dtype=float)
+    )
     assert rd.n_annotations == 20
 
 
 @pytest.mark.parametrize(
     ("field", "level", "recode"),
-    [("preference", "ordinal", lambda v: v), ("preference_interval", "interval", lambda v: v),
-     ("side", "nominal", side)],
+    [
+        ("preference", "ordinal", lambda v: v),
+        ("preference_interval", "interval", lambda v: v),
+        ("side", "nominal", side),
+    ],
 )
 def test_alpha_per_field_matches_the_krippendorff_package(voted_project, field, level, recode):
     voted_project["votes"](VOTES)
     _, by_name = figures(voted_project["project"])
-    expected = krippendorff.alpha(reliability_data=coders_by_units(VOTES, recode),
-                                  level_of_measurement=level)
+    expected = krippendorff.alpha(
+        reliability_data=coders_by_units(VOTES, recode), level_of_measurement=level
+    )
     assert by_name[field]["alpha"] == pytest.approx(expected, abs=1e-9)
     assert by_name[field]["low"] <= by_name[field]["alpha"] <= by_name[field]["high"]
     assert by_name[field]["n_units"] == 7  # the single-vote item cannot be paired
@@ -82,8 +88,10 @@ def test_aspects_are_ordinal_fields_of_their_own(voted_project):
         for user, vote in zip((ann, bob, cat), row, strict=True):
             add_vote(item, user, 1, aspects={"helpfulness": vote})
     _, by_name = figures(project)
-    expected = krippendorff.alpha(reliability_data=[list(c) for c in zip(*aspects, strict=True)],
-                                  level_of_measurement="ordinal")
+    expected = krippendorff.alpha(
+        reliability_data=[list(c) for c in zip(*aspects, strict=True)],
+        level_of_measurement="ordinal",
+    )
     assert by_name["aspect:helpfulness"]["alpha"] == pytest.approx(expected, abs=1e-9)
     assert by_name["aspect:helpfulness"]["level"] == "ordinal"
 
@@ -120,7 +128,8 @@ def test_status_counts(voted_project):
     }
     assert data["divergence"]["n_too_few_votes"] == 1  # item 7
     assert data["divergence"]["diverging_items"] == [
-        [items[1].pk, "diverging_significant"], [items[5].pk, "diverging"]
+        [items[1].pk, "diverging_significant"],
+        [items[5].pk, "diverging"],
     ]
 
 

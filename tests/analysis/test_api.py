@@ -32,8 +32,10 @@ def urls(project):
 
 
 def pages(project):
-    return [reverse(name, args=[project.pk]) for name in
-            ("analysis-dashboard", "analysis-review", "analysis-taxonomy")]
+    return [
+        reverse(name, args=[project.pk])
+        for name in ("analysis-dashboard", "analysis-review", "analysis-taxonomy")
+    ]
 
 
 def test_leads_get_every_figure_as_json(voted_project, api):
@@ -83,8 +85,9 @@ def test_every_table_downloads_as_csv(voted_project, api):
     agreement = reverse("api-agreement", args=[project.pk])
     fields = {row["name"]: row for row in read_csv(client.get(agreement + "?format=csv"))}
     figures = {f["name"]: f for f in client.get(agreement).json()["fields"]}
-    assert float(fields["preference"]["alpha"]) == pytest.approx(figures["preference"]["alpha"],
-                                                                 rel=1e-5)
+    assert float(fields["preference"]["alpha"]) == pytest.approx(
+        figures["preference"]["alpha"], rel=1e-5
+    )
     annotators = read_csv(client.get(agreement + "?format=csv&table=annotators"))
     assert [row["username"] for row in annotators] == ["ann", "bob", "cat"]
     pairwise = read_csv(client.get(agreement + "?format=csv&table=pairwise"))
@@ -98,8 +101,11 @@ def test_every_table_downloads_as_csv(voted_project, api):
     statuses = read_csv(client.get(divergence + "?format=csv&table=status"))
     assert {row["status"]: row["n_items"] for row in statuses}["mixed"] == "1"
     taxonomy = read_csv(client.get(divergence + "?format=csv&table=taxonomy"))
-    assert taxonomy[0] == {"group": "Task underspecification",
-                           "name": "Task underspecification", "n_items": "0"}
+    assert taxonomy[0] == {
+        "group": "Task underspecification",
+        "name": "Task underspecification",
+        "n_items": "0",
+    }
     assert client.get(agreement + "?format=csv&table=nope").status_code == 400
     assert client.get(agreement + "?format=xml").status_code == 400
 
@@ -144,7 +150,8 @@ def test_figures_are_cached_until_annotations_change(voted_project):
 
 
 def test_big_projects_show_stale_figures_and_refresh_in_the_background(
-        voted_project, monkeypatch, django_capture_on_commit_callbacks):
+    voted_project, monkeypatch, django_capture_on_commit_callbacks
+):
     project = voted_project["project"]
     items = voted_project["votes"](VOTES)
     services.analysis_get(project=project)
@@ -156,15 +163,17 @@ def test_big_projects_show_stale_figures_and_refresh_in_the_background(
     assert len(callbacks) == 1
 
 
-def test_refresh_requests_are_debounced_per_project(voted_project,
-                                                    django_capture_on_commit_callbacks):
+def test_refresh_requests_are_debounced_per_project(
+    voted_project, django_capture_on_commit_callbacks
+):
     project = voted_project["project"]
     with django_capture_on_commit_callbacks() as callbacks:
         assert services.analysis_refresh_request(project_id=project.pk) is True
         assert services.analysis_refresh_request(project_id=project.pk) is False
     assert len(callbacks) == 1
     AnalysisRefresh.objects.filter(project=project).update(
-        requested_at=timezone.now() - services.REFRESH_STALE_AFTER - timedelta(seconds=1))
+        requested_at=timezone.now() - services.REFRESH_STALE_AFTER - timedelta(seconds=1)
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         assert services.analysis_refresh_request(project_id=project.pk) is True
     assert len(callbacks) == 1
@@ -182,13 +191,13 @@ def eager_celery(settings):
 def submit_one(project, annotator, callbacks_fixture):
     assignment = assignment_reserve_next(project=project, annotator=annotator)
     with callbacks_fixture(execute=False) as callbacks:
-        annotation_submit(assignment_id=assignment.pk, annotator=annotator,
-                          value={"preference": 1})
+        annotation_submit(assignment_id=assignment.pk, annotator=annotator, value={"preference": 1})
     return callbacks
 
 
 def test_a_submit_to_a_big_project_queues_the_refresh_on_commit_and_the_task_stores_figures(
-        voted_project, eager_celery, monkeypatch, django_capture_on_commit_callbacks):
+    voted_project, eager_celery, monkeypatch, django_capture_on_commit_callbacks
+):
     project = voted_project["project"]
     annotator = voted_project["annotators"][0]
     items = voted_project["votes"]([[None, 1, 1], [None, -1, -1]])
@@ -204,18 +213,21 @@ def test_a_submit_to_a_big_project_queues_the_refresh_on_commit_and_the_task_sto
     assert AnalysisRefresh.objects.get(project=project).pending is False
 
 
-def test_a_submit_to_a_small_project_queues_nothing(voted_project,
-                                                     django_capture_on_commit_callbacks):
+def test_a_submit_to_a_small_project_queues_nothing(
+    voted_project, django_capture_on_commit_callbacks
+):
     project = voted_project["project"]
     voted_project["votes"]([[None, 1, 1]])
     services.analysis_refresh(project_id=project.pk)
-    callbacks = submit_one(project, voted_project["annotators"][0],
-                           django_capture_on_commit_callbacks)
+    callbacks = submit_one(
+        project, voted_project["annotators"][0], django_capture_on_commit_callbacks
+    )
     assert callbacks == []  # computed in the request when a lead looks
 
 
 def test_a_big_project_without_figures_answers_202_and_polls_while_computing(
-        voted_project, api, client, monkeypatch, django_capture_on_commit_callbacks):
+    voted_project, api, client, monkeypatch, django_capture_on_commit_callbacks
+):
     project = voted_project["project"]
     voted_project["votes"](VOTES)
     monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 5)

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.django_db
 
 DEFAULT = [
     ("Task underspecification", "Task underspecification"),
-    ("Response style", "Verbosity"), ("Response style", "Format"),
-    ("Response style", "Complexity"), ("Response style", "Aesthetic taste"),
-    ("Refusals", "Comply vs. refuse"), ("Refusals", "Refuse vs. refuse"),
+    ("Response style", "Verbosity"),
+    ("Response style", "Format"),
+    ("Response style", "Complexity"),
+    ("Response style", "Aesthetic taste"),
+    ("Refusals", "Comply vs. refuse"),
+    ("Refusals", "Refuse vs. refuse"),
     ("Annotation errors", "Hallucination or factual error"),
     ("Annotation errors", "Degenerate output"),
 ]
@@ -31,16 +34,17 @@ def test_the_taxonomy_is_seeded_once_with_the_papers_classes(voted_project):
 
 def test_leads_add_rename_and_delete_categories(voted_project):
     project = voted_project["project"]
-    added = services.taxonomy_category_add(project=project, group="Annotation errors",
-                                           name="Misread the prompt")
+    added = services.taxonomy_category_add(
+        project=project, group="Annotation errors", name="Misread the prompt"
+    )
     assert added.order == len(DEFAULT) + 1
     with pytest.raises(InvalidInput):
-        services.taxonomy_category_add(project=project, group="Refusals",
-                                       name="Comply vs. refuse")
+        services.taxonomy_category_add(project=project, group="Refusals", name="Comply vs. refuse")
     with pytest.raises(InvalidInput):
         services.taxonomy_category_add(project=project, group=" ", name="x")
-    renamed = services.taxonomy_category_update(project=project, category_id=added.pk,
-                                                group="Annotation errors", name="Misreading")
+    renamed = services.taxonomy_category_update(
+        project=project, category_id=added.pk, group="Annotation errors", name="Misreading"
+    )
     assert renamed.name == "Misreading"
     services.taxonomy_category_delete(project=project, category_id=added.pk)
     assert not TaxonomyCategory.objects.filter(pk=added.pk).exists()
@@ -53,13 +57,21 @@ def test_a_tag_has_several_categories_and_a_note_and_saving_again_replaces_them(
     items = voted_project["votes"](VOTES)
     by_name = {c.name: c for c in services.taxonomy_ensure(project=project)}
     tag = services.divergence_tag_set(
-        project=project, item_id=items[1].pk, tagged_by=lead, note="  B is much longer ",
+        project=project,
+        item_id=items[1].pk,
+        tagged_by=lead,
+        note="  B is much longer ",
         category_ids=[by_name["Verbosity"].pk, by_name["Format"].pk],
     )
     assert {c.name for c in tag.categories.all()} == {"Verbosity", "Format"}
     assert tag.note == "B is much longer" and tag.tagged_by == lead
-    services.divergence_tag_set(project=project, item_id=items[1].pk, tagged_by=lead, note="",
-                                category_ids=[by_name["Comply vs. refuse"].pk])
+    services.divergence_tag_set(
+        project=project,
+        item_id=items[1].pk,
+        tagged_by=lead,
+        note="",
+        category_ids=[by_name["Comply vs. refuse"].pk],
+    )
     tag = DivergenceTag.objects.get(item=items[1])
     assert [c.name for c in tag.categories.all()] == ["Comply vs. refuse"] and tag.note == ""
     assert DivergenceTag.objects.count() == 1
@@ -71,11 +83,13 @@ def test_tags_only_take_the_projects_own_categories_and_items(voted_project, mak
     services.taxonomy_ensure(project=project)
     other = TaxonomyCategory.objects.create(project=_other_project(), group="g", name="n")
     with pytest.raises(InvalidInput):
-        services.divergence_tag_set(project=project, item_id=items[1].pk, tagged_by=lead,
-                                    note="", category_ids=[other.pk])
+        services.divergence_tag_set(
+            project=project, item_id=items[1].pk, tagged_by=lead, note="", category_ids=[other.pk]
+        )
     with pytest.raises(NotFound):
-        services.divergence_tag_set(project=project, item_id=10**9, tagged_by=lead, note="",
-                                    category_ids=[])
+        services.divergence_tag_set(
+            project=project, item_id=10**9, tagged_by=lead, note="", category_ids=[]
+        )
 
 
 def _other_project():
@@ -88,10 +102,20 @@ def test_the_distribution_counts_tagged_items_per_category(voted_project):
     project, lead = voted_project["project"], voted_project["lead"]
     items = voted_project["votes"](VOTES)
     by_name = {c.name: c for c in services.taxonomy_ensure(project=project)}
-    services.divergence_tag_set(project=project, item_id=items[1].pk, tagged_by=lead, note="",
-                                category_ids=[by_name["Verbosity"].pk, by_name["Format"].pk])
-    services.divergence_tag_set(project=project, item_id=items[5].pk, tagged_by=lead, note="",
-                                category_ids=[by_name["Verbosity"].pk])
+    services.divergence_tag_set(
+        project=project,
+        item_id=items[1].pk,
+        tagged_by=lead,
+        note="",
+        category_ids=[by_name["Verbosity"].pk, by_name["Format"].pk],
+    )
+    services.divergence_tag_set(
+        project=project,
+        item_id=items[5].pk,
+        tagged_by=lead,
+        note="",
+        category_ids=[by_name["Verbosity"].pk],
+    )
     data = services.agreement_compute(project=project)
     report = services.divergence_report(project=project, data=data)
     counts = {row["name"]: row["n_items"] for row in report["taxonomy"]}
@@ -99,12 +123,13 @@ def test_the_distribution_counts_tagged_items_per_category(voted_project):
     assert report["n_diverging"] == 2 and report["n_diverging_tagged"] == 2
     rows = {row["item_id"]: row for row in report["items"]}
     assert rows[items[1].pk]["votes"] == [1, 2, -1]
-    assert rows[items[1].pk]["categories"] == ["Response style / Verbosity",
-                                               "Response style / Format"]
+    assert rows[items[1].pk]["categories"] == [
+        "Response style / Verbosity",
+        "Response style / Format",
+    ]
 
 
-def test_the_review_page_shows_suggestions_and_saves_tags_then_the_next_item(voted_project,
-                                                                              client):
+def test_the_review_page_shows_suggestions_and_saves_tags_then_the_next_item(voted_project, client):
     project, lead = voted_project["project"], voted_project["lead"]
     long_b = "A longer answer, with many more words in it than the other one. " * 8
     items = voted_project["votes"](VOTES, {1: {"response_b": long_b}})
@@ -118,8 +143,12 @@ def test_the_review_page_shows_suggestions_and_saves_tags_then_the_next_item(vot
     by_name = {c.name: c for c in TaxonomyCategory.objects.filter(project=project)}
     response = client.post(
         reverse("analysis-review-tag", args=[project.pk, items[1].pk]),
-        {"categories": [by_name["Verbosity"].pk, by_name["Aesthetic taste"].pk],
-         "note": "long B", "show": "untagged", "next": items[5].pk},
+        {
+            "categories": [by_name["Verbosity"].pk, by_name["Aesthetic taste"].pk],
+            "note": "long B",
+            "show": "untagged",
+            "next": items[5].pk,
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -135,8 +164,9 @@ def test_the_taxonomy_page_edits_categories(voted_project, client):
     assert "Aesthetic taste" in client.get(url).content.decode()
     client.post(url, {"action": "add", "group": "Other", "name": "Ambiguous prompt"})
     category = TaxonomyCategory.objects.get(project=project, name="Ambiguous prompt")
-    client.post(url, {"action": "update", "id": category.pk, "group": "Other",
-                      "name": "Unclear prompt"})
+    client.post(
+        url, {"action": "update", "id": category.pk, "group": "Other", "name": "Unclear prompt"}
+    )
     category.refresh_from_db()
     assert category.name == "Unclear prompt"
     client.post(url, {"action": "delete", "id": category.pk})

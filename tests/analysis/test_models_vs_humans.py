@@ -25,11 +25,12 @@ PREDICTIONS = {
 
 
 def predict(project, items, *, status=ModelRun.Status.DONE, name="judge"):
-    run = ModelRun.objects.create(project=project, model_name=name, source="import",
-                                  status=status)
+    run = ModelRun.objects.create(project=project, model_name=name, source="import", status=status)
     for n, (preference, score) in PREDICTIONS.items():
         Prediction.objects.create(
-            run=run, item=items[n], score=score,
+            run=run,
+            item=items[n],
+            score=score,
             value={"preference": preference, "aspects": {}, "rationale": "", "flags": []},
         )
     return run
@@ -53,13 +54,13 @@ def test_model_figures_worked_out_by_hand(voted_project):
     assert model["diverging_winner_share"] == pytest.approx(1 / 2)
     # Alpha with the model as a fourth coder, on the items it predicted (0-5).
     fields = {f["name"]: f for f in model["fields"]}
-    for name, level, recode in (("preference", "ordinal", lambda v: v),
-                                ("side", "nominal", side)):
+    for name, level, recode in (("preference", "ordinal", lambda v: v), ("side", "nominal", side)):
         humans = [row[:6] for row in coders_by_units(VOTES, recode)]
         machine = [recode(PREDICTIONS[n][0]) for n in range(6)]
         expected_humans = krippendorff.alpha(reliability_data=humans, level_of_measurement=level)
-        expected = krippendorff.alpha(reliability_data=humans + [machine],
-                                      level_of_measurement=level)
+        expected = krippendorff.alpha(
+            reliability_data=humans + [machine], level_of_measurement=level
+        )
         assert fields[name]["alpha_humans"] == pytest.approx(expected_humans, abs=1e-9)
         assert fields[name]["alpha_with_model"] == pytest.approx(expected, abs=1e-9)
 
@@ -67,13 +68,23 @@ def test_model_figures_worked_out_by_hand(voted_project):
 def test_a_distribution_without_score_uses_its_entropy(voted_project):
     project = voted_project["project"]
     items = voted_project["votes"](VOTES)
-    run = ModelRun.objects.create(project=project, model_name="dist", source="import",
-                                  status=ModelRun.Status.DONE)
-    distributions = {0: {"a": 0.9, "b": 0.1}, 4: {"a": 0.2, "b": 0.8},
-                     1: {"a": 0.5, "b": 0.5}, 5: {"a": 0.85, "b": 0.15}}
+    run = ModelRun.objects.create(
+        project=project, model_name="dist", source="import", status=ModelRun.Status.DONE
+    )
+    distributions = {
+        0: {"a": 0.9, "b": 0.1},
+        4: {"a": 0.2, "b": 0.8},
+        1: {"a": 0.5, "b": 0.5},
+        5: {"a": 0.85, "b": 0.15},
+    }
     for n, dist in distributions.items():
-        Prediction.objects.create(run=run, item=items[n], distribution=dist, score=None,
-                                  value={"preference": -1 if dist["a"] > 0.5 else 1})
+        Prediction.objects.create(
+            run=run,
+            item=items[n],
+            distribution=dist,
+            score=None,
+            value={"preference": -1 if dist["a"] > 0.5 else 1},
+        )
 
     def entropy(d):
         return -sum(p * math.log(p) for p in d.values())

@@ -30,7 +30,11 @@ def test_similar_lengths_or_small_differences_suggest_nothing():
 
 def test_markdown_structure_difference_suggests_format():
     assert markdown_structure(STRUCTURED) == {
-        "headings": 1, "bullet items": 3, "numbered items": 0, "code blocks": 1, "table rows": 0,
+        "headings": 1,
+        "bullet items": 3,
+        "numbered items": 0,
+        "code blocks": 1,
+        "table rows": 0,
     }
     suggestion = format_signal(SHORT, STRUCTURED)
     assert suggestion.category == "Format"
@@ -65,6 +69,8 @@ def test_no_refusal_and_late_phrases_suggest_nothing():
 def test_suggest_lists_every_signal_that_fires_in_order():
     refusal = "I'm sorry, but I won't write that."
     assert [s.category for s in suggest(refusal, STRUCTURED + LONG)] == [
-        "Verbosity", "Format", "Comply vs. refuse",
+        "Verbosity",
+        "Format",
+        "Comply vs. refuse",
     ]
     assert suggest(SHORT, SHORT) == []

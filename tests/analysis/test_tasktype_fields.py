@@ -56,12 +56,19 @@ def test_derailment_toxic_and_point_with_never_and_a_tolerance(db):
             if toxic is None:
                 continue
             comment = None if position is None else f"t{n}c{position}"
-            add_value(item, user, {"toxic": toxic, "toxic_comment": comment,
-                                   "derailment_comment": comment, "tones": {}})
+            add_value(
+                item,
+                user,
+                {
+                    "toxic": toxic,
+                    "toxic_comment": comment,
+                    "derailment_comment": comment,
+                    "tones": {},
+                },
+            )
     fields = {f["name"]: f for f in services.agreement_compute(project=project)["fields"]}
 
-    toxic = [[NAN if row[c][0] is None else float(row[c][0]) for row in THREADS]
-             for c in range(3)]
+    toxic = [[NAN if row[c][0] is None else float(row[c][0]) for row in THREADS] for c in range(3)]
     expected = krippendorff.alpha(reliability_data=toxic, level_of_measurement="nominal")
     assert fields["toxic"]["alpha"] == pytest.approx(expected, abs=1e-9)
 
@@ -94,8 +101,11 @@ def test_tom_agreement_per_question_kind_and_accuracy_against_gold(db):
     for n, row in enumerate(answers):
         item = item_of(project, tom_record(n))
         for user, (aware, action, judge) in zip(users, row, strict=True):
-            add_value(item, user, {"answers": {"aware": aware, "action": action, "judge": judge},
-                                   "confidence": {}})
+            add_value(
+                item,
+                user,
+                {"answers": {"aware": aware, "action": action, "judge": judge}, "confidence": {}},
+            )
     fields = {f["name"]: f for f in services.agreement_compute(project=project)["fields"]}
     for kind, index in (("mental_state", 0), ("behavior", 1), ("judgment", 2)):
         labels = [[0.0 if row[c][index] == "A" else 1.0 for row in answers] for c in range(3)]

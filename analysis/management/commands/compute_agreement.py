@@ -16,8 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("project_id", type=int)
-        parser.add_argument("--json", action="store_true", dest="as_json",
-                            help="print the figures as JSON")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="print the figures as JSON"
+        )
 
     def handle(self, *args: Any, project_id: int, as_json: bool = False, **options: Any) -> None:
         project = Project.objects.filter(pk=project_id).first()
@@ -30,14 +31,19 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(_dumps({**data, "divergence": divergence}))
             return
-        self.stdout.write(f"Project {project.pk}: {project.name} ({project.task_type}); "
-                          f"{data['n_annotations']} annotations by {data['n_annotators']} "
-                          f"annotators on {data['n_items_annotated']} items; computed in "
-                          f"{snapshot.seconds:.2f} s")
+        self.stdout.write(
+            f"Project {project.pk}: {project.name} ({project.task_type}); "
+            f"{data['n_annotations']} annotations by {data['n_annotators']} "
+            f"annotators on {data['n_items_annotated']} items; computed in "
+            f"{snapshot.seconds:.2f} s"
+        )
         sections = [(name, table(data)) for name, table in tables.AGREEMENT_TABLES.items()]
         if data.get("divergence"):
-            sections += [(f"divergence {name}", table(divergence))
-                         for name, table in tables.DIVERGENCE_TABLES.items() if name != "items"]
+            sections += [
+                (f"divergence {name}", table(divergence))
+                for name, table in tables.DIVERGENCE_TABLES.items()
+                if name != "items"
+            ]
         for name, table in sections:
             self.stdout.write(f"\n== {name}")
             self.stdout.write(tables.to_text(table) if table[1] else "(none)")

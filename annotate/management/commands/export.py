@@ -79,7 +79,10 @@ class Command(BaseCommand):
         options_for_shape = {"diverging": diverging} if diverging is not None else {}
         try:
             rows = exporting.export_rows(
-                project, shape=shape, identities=identities, options=options_for_shape,
+                project,
+                shape=shape,
+                identities=identities,
+                options=options_for_shape,
                 include_flagged=include_flagged,
             )
         except InvalidInput as exc:
