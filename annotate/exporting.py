@@ -46,7 +46,14 @@ def export_shapes(project: Project) -> tuple[str, ...]:
 def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str], str]:
     if identities:
         return lambda user_id, username: username
-    return lambda user_id, username: annotator_pseudonym(project_id=project.pk, user_id=user_id)
+    pseudonyms: dict[int, str] = {}  # a project has few annotators and many rows: hash each once
+
+    def pseudonym(user_id: int, username: str) -> str:
+        if user_id not in pseudonyms:
+            pseudonyms[user_id] = annotator_pseudonym(project_id=project.pk, user_id=user_id)
+        return pseudonyms[user_id]
+
+    return pseudonym
 
 
 def annotation_rows(
