@@ -72,3 +72,7 @@ bench-export: install
 .PHONY: bench-model-inference
 bench-model-inference: install
 	$(VENV_PYTHON) bench/model_inference.py $(BENCH_ARGS)
+
+.PHONY: bench-agreement
+bench-agreement: install
+	$(VENV_PYTHON) bench/agreement.py --items 100000 --annotators 4 $(BENCH_ARGS)
