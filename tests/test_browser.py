@@ -1,54 +1,18 @@
 """The annotator's loop in headless Chromium: log in, label with the keyboard only, skip."""
 
 import re
-from pathlib import Path
 
 import pytest
-from django.db import connections
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from annotate import services
 from annotate.models import Annotation, Assignment, Membership
 
 from .conftest import jsonl
 from .factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "pw-for-tests-123"  # UserFactory's password
-TIMEOUT_MS = 10_000
+from .typebrowser import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
-    # thread with a running loop unless told that this is deliberate.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            context = browser.new_context()
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page
-            assert errors == [], f"JavaScript errors on the page: {errors}"
-        finally:
-            # While Playwright's loop runs, Django keeps this thread's connection in a
-            # context-local slot that pytest-django never sees; left open, it would stop the test
-            # database from being dropped at the end of the session.
-            connections.close_all()
-            browser.close()
 
 
 def project_with_annotator(n_pairs: int):

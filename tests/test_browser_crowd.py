@@ -4,8 +4,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from annotate import services
 from annotate.models import Annotation, CrowdWorker, Membership, WorkerSession
@@ -13,34 +12,11 @@ from annotate.services import crowd
 
 from .conftest import jsonl
 from .factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-from .test_browser import CHROMIUM, TIMEOUT_MS
+from .typebrowser import TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PLATFORM = "https://app.prolific.com/submissions/complete"
-
-
-@pytest.fixture
-def page(monkeypatch):
-    # As in test_browser.py: Playwright's loop runs in this thread, and Django must be told.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            context = browser.new_context()
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page
-            assert errors == [], f"JavaScript errors on the page: {errors}"
-        finally:
-            connections.close_all()
-            browser.close()
 
 
 def crowd_study(*, n_items: int, quota: int):

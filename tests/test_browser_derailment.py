@@ -11,7 +11,7 @@ from annotate import services
 from annotate.models import Annotation, Assignment, Membership
 
 from .factories import MembershipFactory, ProjectFactory, UserFactory
-from .typebrowser import assignment_id, chromium_page, log_in_and_open, wait_until_done  # noqa: F401
+from .typebrowser import assignment_id, log_in_and_open, wait_until_done
 from .typedata import jsonl_bytes, thread_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -1,5 +1,5 @@
-"""Headless Chromium for the browser tests of the derailment, tom and visual_argument types
-(launched as tests/test_browser.py does)."""
+"""Headless Chromium for every browser test: the ``page`` fixture (exposed by tests/conftest.py)
+and helpers for the annotate page."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "pw-for-tests-123"  # UserFactory's password
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 20_000  # generous: CI machines have 2 cores shared with the server and PostgreSQL
 
 
 @pytest.fixture(name="page")
 def chromium_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
+    # thread with a running loop unless told that this is deliberate.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM}")
+        pytest.fail(
+            f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -35,7 +39,10 @@ def chromium_page(monkeypatch):
             yield page
             assert errors == [], f"JavaScript errors on the page: {errors}"
         finally:
-            connections.close_all()  # see tests/test_browser.py
+            # While Playwright's loop runs, Django keeps this thread's connection in a
+            # context-local slot that pytest-django never sees; left open, it would stop the test
+            # database from being dropped at the end of the session.
+            connections.close_all()
             browser.close()
 
 

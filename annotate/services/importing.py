@@ -9,16 +9,18 @@ of ``external_id`` values seen (to report repeats), whatever the file's size.
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotate.errors import ImportFailed, InvalidInput
@@ -200,6 +202,125 @@ def _validate_record(
     return str(external_id).strip(), payload, gold_value
 
 
+_STAGE = "annotate_item_import_stage"
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _copy_text(value: str) -> str:
+    """``value`` escaped for a COPY text-format field."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+class _PostgresWriter:
+    """Upserts batches on PostgreSQL: COPY into a temporary staging table, then one
+    ``INSERT ... SELECT ... ON CONFLICT`` into ``annotate_item``.
+
+    Much faster than ``bulk_create(update_conflicts=True)``: payloads are serialised once here
+    and streamed, not adapted one parameter at a time. New rows get the model's defaults (a
+    random ``rank``, ``n_submitted`` 0, not a qualification item); existing rows keep theirs and
+    get the new payload and gold answer, as with the ORM path.
+
+    Each batch is written by one worker thread on this transaction's connection while the caller
+    goes on parsing and validating the next one (psycopg serialises use of a connection); the
+    caller touches the database only after ``wait()``.
+    """
+
+    def __init__(self, project: Project):
+        connection.ensure_connection()
+        self.raw = connection.connection
+        self.project_id = project.pk
+        self.table = Item._meta.db_table
+        self.staged = False
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="items-import")
+        self.pending: Future[tuple[int, int]] | None = None
+        self.pending_size = 0
+
+    def submit(self, batch: list[tuple[str, Any, Any]]) -> tuple[int, int, int]:
+        """Start writing ``batch``; returns (written, created, updated) of the previous one."""
+        lines = []
+        for external_id, payload, gold_value in batch:
+            gold = "\\N" if gold_value is None else _copy_text(_dumps(gold_value))
+            lines.append(f"{_copy_text(external_id)}\t{_copy_text(_dumps(payload))}\t{gold}\n")
+        done = self.wait()
+        self.pending = self.pool.submit(self._write, "".join(lines), not self.staged)
+        self.pending_size = len(batch)
+        self.staged = True
+        return done
+
+    def wait(self) -> tuple[int, int, int]:
+        """Wait for the batch being written; returns its (written, created, updated)."""
+        if self.pending is None:
+            return 0, 0, 0
+        pending, self.pending = self.pending, None
+        with connection.wrap_database_errors:
+            created, updated = pending.result()
+        return self.pending_size, created, updated
+
+    def drop_stage(self) -> None:
+        """Drop the staging table now (it would go at commit), for a later import in the
+        same transaction."""
+        if self.staged:
+            with self.raw.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            self.staged = False
+
+    def close(self) -> None:
+        """Let a batch still being written finish (its error, if any, is moot: the import is
+        being rolled back) and stop the worker thread."""
+        if self.pending is not None:
+            concurrent.futures.wait([self.pending])
+            self.pending = None
+        self.pool.shutdown()
+
+    def _write(self, data: str, create_stage: bool) -> tuple[int, int]:
+        with self.raw.cursor() as cursor:
+            if create_stage:
+                # The staging payload uses the target column's compression, so rows move
+                # across without being recompressed.
+                cursor.execute(
+                    "SELECT attcompression FROM pg_attribute"
+                    " WHERE attrelid = %s::regclass AND attname = 'payload'",
+                    [self.table],
+                )
+                row = cursor.fetchone()
+                method = {"l": " COMPRESSION lz4", "p": " COMPRESSION pglz"}.get(
+                    (row and row[0]) or "", ""
+                )
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ("
+                    f" external_id varchar(255) NOT NULL, payload jsonb{method} NOT NULL,"
+                    " gold_value jsonb) ON COMMIT DROP"
+                )
+            cursor.execute(f"TRUNCATE {_STAGE}")
+            with cursor.copy(
+                f"COPY {_STAGE} (external_id, payload, gold_value) FROM STDIN"
+            ) as copy:
+                copy.write(data)
+            now = timezone.now()
+            cursor.execute(
+                "WITH written AS ("
+                f" INSERT INTO {self.table} (project_id, external_id, payload, is_gold,"
+                "  gold_value, is_qualification, n_submitted, rank, created_at, updated_at)"
+                " SELECT %s, external_id, payload, gold_value IS NOT NULL, gold_value,"
+                "  false, 0, floor(random() * 2147483647)::integer, %s, %s"
+                f" FROM {_STAGE}"
+                " ON CONFLICT (project_id, external_id) DO UPDATE SET payload = EXCLUDED.payload,"
+                "  is_gold = EXCLUDED.is_gold, gold_value = EXCLUDED.gold_value,"
+                "  updated_at = EXCLUDED.updated_at"
+                " RETURNING (xmax = 0) AS inserted"
+                ") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)"
+                " FROM written",
+                [self.project_id, now, now],
+            )
+            row = cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+
 def items_import(
     *,
     project: Project,
@@ -234,21 +355,46 @@ def items_import(
     errors: list[dict[str, Any]] = []
     n_bad = 0
     seen: dict[str, int] = {}
-    batch: list[Item] = []
+    batch: list[tuple[str, Any, Any]] = []  # (external_id, payload, gold answer or None)
     result = ImportResult(total=0, created=0, updated=0)
 
+    writer: _PostgresWriter | None = None
+
+    def written(counts: tuple[int, int, int]) -> None:
+        n, created, updated = counts
+        result.created += created
+        result.updated += updated
+        if n and progress:
+            progress(n)
+
     def flush() -> None:
-        ids = [item.external_id for item in batch]
+        nonlocal writer
+        if connection.vendor == "postgresql":
+            writer = writer or _PostgresWriter(project)
+            written(writer.submit(batch))
+            batch.clear()
+            return
+        items = [
+            Item(
+                project=project,
+                external_id=external_id,
+                payload=payload,
+                is_gold=gold_value is not None,
+                gold_value=gold_value,
+            )
+            for external_id, payload, gold_value in batch
+        ]
+        ids = [item.external_id for item in items]
         existing = set(
             Item.objects.filter(project=project, external_id__in=ids).values_list(
                 "external_id", flat=True
             )
         )
         now = timezone.now()
-        for item in batch:
+        for item in items:
             item.updated_at = now
         Item.objects.bulk_create(
-            batch,
+            items,
             update_conflicts=True,
             unique_fields=["project", "external_id"],
             update_fields=["payload", "is_gold", "gold_value", "updated_at"],
@@ -267,50 +413,49 @@ def items_import(
             errors.append({"line": line, "errors": field_errors})
 
     with transaction.atomic():
-        for line, record in records:
-            result.total += 1
-            if isinstance(record, ParseProblem):
-                bad(line, [{"field": "(line)", "message": record.message}])
-                continue
-            if isinstance(record, SchemaError):  # an adapter's verdict on a source row
-                bad(line, record.as_list())
-                continue
-            try:
-                external_id, payload, gold_value = _validate_record(
-                    record, plugin=plugin, project=project
-                )
-            except SchemaError as exc:
-                bad(line, exc.as_list())
-                continue
-            first_line = seen.setdefault(external_id, line)
-            if first_line != line:
-                bad(
-                    line,
-                    [
-                        {
-                            "field": "external_id",
-                            "message": f"{external_id!r} already appears on line {first_line}",
-                        }
-                    ],
-                )
-                continue
+        try:
+            for line, record in records:
+                result.total += 1
+                if isinstance(record, ParseProblem):
+                    bad(line, [{"field": "(line)", "message": record.message}])
+                    continue
+                if isinstance(record, SchemaError):  # an adapter's verdict on a source row
+                    bad(line, record.as_list())
+                    continue
+                try:
+                    external_id, payload, gold_value = _validate_record(
+                        record, plugin=plugin, project=project
+                    )
+                except SchemaError as exc:
+                    bad(line, exc.as_list())
+                    continue
+                first_line = seen.setdefault(external_id, line)
+                if first_line != line:
+                    bad(
+                        line,
+                        [
+                            {
+                                "field": "external_id",
+                                "message": f"{external_id!r} already appears on line {first_line}",
+                            }
+                        ],
+                    )
+                    continue
+                if n_bad:
+                    continue  # keep validating to report every bad line, but write nothing more
+                batch.append((external_id, payload, gold_value))
+                if len(batch) >= batch_size:
+                    flush()
             if n_bad:
-                continue  # keep validating to report every bad line, but write nothing more
-            batch.append(
-                Item(
-                    project=project,
-                    external_id=external_id,
-                    payload=payload,
-                    is_gold=gold_value is not None,
-                    gold_value=gold_value,
-                )
-            )
-            if len(batch) >= batch_size:
+                transaction.set_rollback(True)
+            elif batch:
                 flush()
-        if n_bad:
-            transaction.set_rollback(True)
-        elif batch:
-            flush()
+            if writer is not None and not n_bad:
+                written(writer.wait())
+                writer.drop_stage()
+        finally:
+            if writer is not None:
+                writer.close()
     if n_bad:
         shown = "" if n_bad <= len(errors) else f" (the first {len(errors)} are listed)"
         raise ImportFailed(

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from analysis.models import DivergenceTag
 
-from ..test_browser import PASSWORD, page  # noqa: F401  (the browser fixture)
+from ..typebrowser import PASSWORD
 from .conftest import add_vote, make_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,7 +32,7 @@ def diverging_project():
     return project, first, second
 
 
-def test_lead_tags_a_diverging_item_with_the_keyboard(page, live_server):  # noqa: F811
+def test_lead_tags_a_diverging_item_with_the_keyboard(page, live_server):
     project, first, second = diverging_project()
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("lead")
