@@ -134,21 +134,48 @@ def item_records(
 def item_rows(
     project: Project, *, identities: bool = False, include_flagged: bool = False
 ) -> Iterator[dict[str, Any]]:
+    # Imported here: models_runtime builds on this app, not the other way round.
+    from models_runtime.selectors import predictions_by_item
+
     plugin = get_task_type(project.task_type)
     records = item_records(project, identities=identities, include_flagged=include_flagged)
-    for item, labels, summary in records:
-        yield {
-            "external_id": item.external_id,
-            "item_id": item.pk,
-            **plugin.export_item_fields(item.payload),
-            "is_gold": item.is_gold,
-            "gold_value": item.gold_value,
-            "n_annotations": summary.n_annotations,
-            "labels": labels,
-            "label_distribution": summary.label_distribution,
-            "majority_label": summary.majority_label,
-            "agreement_status": summary.agreement_status,
-        }
+    for chunk in _batched(records, CHUNK):
+        predictions = predictions_by_item(item_ids=[item.pk for item, _, _ in chunk])
+        for item, labels, summary in chunk:
+            yield _item_row(plugin, item, labels, summary, predictions.get(item.pk, []))
+
+
+def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _item_row(
+    plugin: Any,
+    item: Item,
+    labels: list[dict[str, Any]],
+    summary: ItemSummary,
+    predictions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "external_id": item.external_id,
+        "item_id": item.pk,
+        **plugin.export_item_fields(item.payload),
+        "is_gold": item.is_gold,
+        "gold_value": item.gold_value,
+        "n_annotations": summary.n_annotations,
+        "labels": labels,
+        "label_distribution": summary.label_distribution,
+        "majority_label": summary.majority_label,
+        "agreement_status": summary.agreement_status,
+        "predictions": predictions,
+    }
 
 
 def export_rows(

@@ -79,3 +79,19 @@ def model_run_get(*, run_id: int, user: User, role: str | None = Membership.Role
 
 def run_predictions(*, run: ModelRun) -> QuerySet[Prediction]:
     return Prediction.objects.filter(run=run).select_related("item").order_by("id")
+
+
+def predictions_by_item(*, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The finished runs' predictions for these items, one query: ``{item_id: [{run_id, model,
+    value, score}, ...]}`` in run order (for exports, next to the human labels)."""
+    rows = (
+        Prediction.objects.filter(item_id__in=item_ids, run__status=ModelRun.Status.DONE)
+        .order_by("item_id", "run_id")
+        .values_list("item_id", "run_id", "run__model_name", "value", "score")
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for item_id, run_id, model, value, score in rows:
+        found.setdefault(item_id, []).append(
+            {"run_id": run_id, "model": model, "value": value, "score": score}
+        )
+    return found

@@ -85,6 +85,7 @@ ITEM_COLUMNS = [
     "label_distribution",
     "majority_label",
     "agreement_status",
+    "predictions",
 ]
 PAIR_COLUMNS = [
     "external_id",
@@ -196,6 +197,7 @@ def expected_item_rows(project, annotators, *, identities=False) -> list[dict]:
                 "label_distribution": _distribution(counts),
                 "majority_label": majority,
                 "agreement_status": status,
+                "predictions": [],
             }
         )
     return rows
@@ -615,9 +617,10 @@ def test_item_rows_read_items_and_labels_chunk_by_chunk(project, many_annotation
         rest = list(rows)
 
     assert first["external_id"] == "bulk-0" and first["n_annotations"] == 1
-    assert len(first_row.captured_queries) == 2  # the first chunk of items and of their labels
+    # The first chunk of items, of their labels and of their model predictions.
+    assert len(first_row.captured_queries) == 3
     assert 1 + len(rest) == many_annotations
-    assert len(the_rest.captured_queries) == 2 + 2 + 1  # two more chunks, then the empty read
+    assert len(the_rest.captured_queries) == 3 + 3 + 1  # two more chunks, then the empty read
 
 
 def test_api_export_streams_without_buffering(project, lead, api, many_annotations):
@@ -666,3 +669,29 @@ def test_imported_item_reimport_keeps_its_votes_in_the_export(project, lead, vot
     first = next(row for row in rows if row["external_id"] == "pair-0")
     assert first["prompt"] == "Reworded?"
     assert first["n_annotations"] == 3
+
+
+def test_items_export_shows_finished_model_runs_next_to_the_human_labels(project, lead, voted, api):
+    from models_runtime.models import ModelRun, Prediction
+
+    first, second = Item.objects.filter(project=project).order_by("pk")[:2]
+    done = ModelRun.objects.create(
+        project=project, model_name="judge", source="import", status="done"
+    )
+    running = ModelRun.objects.create(
+        project=project, model_name="judge-wip", source="import", status="running"
+    )
+    value = {"preference": 1, "aspects": {}, "rationale": "", "flags": []}
+    Prediction.objects.create(run=done, item=first, value=value, score=0.8)
+    Prediction.objects.create(run=running, item=first, value=value, score=0.9)
+    Prediction.objects.create(run=running, item=second, value=value, score=0.7)
+
+    rows = {
+        row["external_id"]: row
+        for row in map(json.loads, api_bytes(api, lead, project, "shape=items").splitlines())
+    }
+
+    assert rows[first.external_id]["predictions"] == [
+        {"run_id": done.pk, "model": "judge", "value": value, "score": 0.8}
+    ]
+    assert rows[second.external_id]["predictions"] == []  # an unfinished run is not shown
