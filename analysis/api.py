@@ -48,7 +48,7 @@ def _format(request: Request) -> str:
     return fmt
 
 
-def _pending(view: services.AnalysisView) -> Response:
+def _pending() -> Response:
     return Response({"pending": True, "fresh": False}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -68,7 +68,7 @@ class AgreementApi(APIView):
         fmt = _format(request)
         view = services.analysis_get(project=project)
         if view.data is None:
-            return _pending(view)
+            return _pending()
         if fmt == "csv":
             return _table_response(
                 request,
@@ -92,7 +92,7 @@ class DivergenceApi(APIView):
         fmt = _format(request)
         view = services.analysis_get(project=project)
         if view.data is None:
-            return _pending(view)
+            return _pending()
         body = services.divergence_report(project=project, data=view.data)
         if fmt == "csv":
             return _table_response(

@@ -190,9 +190,7 @@ def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> R
     path_columns = {path: transposed[2 + n] for n, path in enumerate(paths)}
     if by_python:
         values = transposed[-1]
-        payloads = dict(
-            Item.objects.filter(pk__in=[int(i) for i in item_ids]).values_list("id", "payload")
-        )
+        payloads = item_payloads(item_ids=[int(i) for i in item_ids])
     for field_ in fields:
         if field_.extract is None:
             place(field_, path_columns[field_.path])
@@ -272,8 +270,7 @@ def position_facts(*, project: Project, position_pick: Any) -> AnnotationFacts:
 def annotations_per_day(*, project: Project) -> list[tuple[str, int]]:
     """Counted annotations per day of first submission, oldest first (the progress chart)."""
     rows = (
-        annotations_for_aggregates(project=project)
-        .filter(item__is_gold=False)
+        analysis_annotations(project=project)
         .annotate(day=TruncDate("created_at"))
         .order_by("day")
         .values("day")
@@ -304,13 +301,23 @@ def taxonomy_categories(*, project: Project) -> list[TaxonomyCategory]:
     return list(TaxonomyCategory.objects.filter(project=project).order_by("order", "id"))
 
 
-def tags_by_item(*, project: Project) -> dict[int, DivergenceTag]:
-    tags = (
-        DivergenceTag.objects.filter(project=project)
-        .select_related("tagged_by")
-        .prefetch_related("categories")
-    )
+def tags_by_item(
+    *, project: Project, item_ids: Sequence[int] | None = None
+) -> dict[int, DivergenceTag]:
+    """The tags of the project's items (of ``item_ids`` only, when given), with their categories."""
+    tags = DivergenceTag.objects.filter(project=project)
+    if item_ids is not None:
+        tags = tags.filter(item_id__in=list(item_ids))
+    tags = tags.select_related("tagged_by").prefetch_related("categories")
     return {tag.item_id: tag for tag in tags}
+
+
+def tagged_item_ids(*, project: Project, item_ids: Sequence[int] | None = None) -> set[int]:
+    """The ids of the project's tagged items (among ``item_ids``, when given)."""
+    tags = DivergenceTag.objects.filter(project=project)
+    if item_ids is not None:
+        tags = tags.filter(item_id__in=list(item_ids))
+    return set(tags.values_list("item_id", flat=True))
 
 
 def tag_category_counts(*, project: Project) -> dict[int, int]:

@@ -639,11 +639,7 @@ def divergence_summary(*, project: Project, data: Mapping[str, Any] | None) -> d
     counts = selectors.tag_category_counts(project=project)
     divergence = (data or {}).get("divergence") or {}
     diverging_ids = [row[0] for row in divergence.get("diverging_items", [])]
-    tagged_ids = set(
-        DivergenceTag.objects.filter(project=project, item_id__in=diverging_ids).values_list(
-            "item_id", flat=True
-        )
-    )
+    tagged_ids = selectors.tagged_item_ids(project=project, item_ids=diverging_ids)
     spec = get_task_type(project.task_type).divergence()
     stored = divergence.get("status_counts", {})
     # In the spec's order: JSONB does not keep the order of keys.
@@ -668,7 +664,7 @@ def divergence_report(*, project: Project, data: Mapping[str, Any]) -> dict[str,
     plugin = get_task_type(project.task_type)
     votes = selectors.labels_by_item(project=project, item_ids=item_ids, label_of=plugin.label_of)
     external = selectors.external_ids(project=project, item_ids=item_ids)
-    tags = selectors.tags_by_item(project=project)
+    tags = selectors.tags_by_item(project=project, item_ids=item_ids)
     items = []
     for item_id, status in rows:
         tag = tags.get(item_id)

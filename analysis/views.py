@@ -104,7 +104,7 @@ def _queue(project: Project, data: dict[str, Any] | None, which: str) -> list[tu
     if which == "diverging_significant":
         return [(i, s) for i, s in rows if s == "diverging_significant"]
     if which in ("untagged", "tagged"):
-        tagged = set(selectors.tags_by_item(project=project))
+        tagged = selectors.tagged_item_ids(project=project, item_ids=[i for i, _ in rows])
         return [(i, s) for i, s in rows if (i in tagged) == (which == "tagged")]
     return [(int(i), s) for i, s in rows]
 
@@ -134,7 +134,7 @@ def _review_context(
     if item is None:
         raise Http404("no such item")
     categories = services.taxonomy_ensure(project=project)
-    tag = selectors.tags_by_item(project=project).get(item.pk)
+    tag = selectors.tags_by_item(project=project, item_ids=[item.pk]).get(item.pk)
     chosen = {c.pk for c in tag.categories.all()} if tag else set()
     votes = selectors.item_votes(item=item)
     groups: dict[str, list[dict[str, Any]]] = {}

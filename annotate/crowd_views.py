@@ -32,7 +32,7 @@ from annotate import selectors, services
 from annotate.errors import InvalidInput, NotFound
 from annotate.models import Assignment, CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
-from annotate.web import project_for_page, request_user
+from annotate.web import is_htmx, project_for_page, request_user
 
 MAX_SESSIONS_SHOWN = 200
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -41,7 +41,7 @@ REDIRECT_DELAY_SECONDS = 5
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:
     """Leave the annotation loop for another page, from a full page load or an htmx request."""
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx(request):
         response = HttpResponse(status=200)
         response["HX-Redirect"] = url
         return response
@@ -290,7 +290,7 @@ def lead_annotator_status(
         change(project=project, membership_id=membership_id, by=request_user(request))
     except NotFound:
         raise Http404("no such annotator in this project") from None
-    if request.headers.get("HX-Request") != "true":
+    if not is_htmx(request):
         return redirect("crowd-lead", project_id=project.pk)
     row = next(r for r in _quality_rows(project) if r.membership.pk == membership_id)
     return render(request, "annotate/crowd/_annotator_row.html", {"project": project, "row": row})

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from annotate import services
 from annotate.models import Membership, Project
 from annotate.services.importing import ImportResult
+from annotate.tasktypes.derailment import PAPER_COLUMNS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -138,23 +139,7 @@ Move between comments with **j** (next) and **k** (previous). Press **Enter** to
 
 def derailment_csv() -> bytes:
     out = io.StringIO()
-    columns = [
-        "link",
-        "title",
-        "speaker",
-        "comments_count",
-        "issue_id",
-        "comment_sequence",
-        "comment_unique_id",
-        "toxic",
-        "reply_to",
-        "timestamp",
-        "text",
-        "is_first_comment",
-        "tbdf",
-        "author_association",
-    ]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=PAPER_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for issue, title, repo, comments in _THREADS:
         number = int(issue) - 8000

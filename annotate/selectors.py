@@ -147,13 +147,6 @@ def keyset_chunks(queryset: QuerySet[Any], *, chunk_size: int = 2000) -> Iterato
 # --- quality control and crowd operations (lead views)
 
 
-def flagged_annotator_ids(*, project: Project) -> set[int]:
-    """Annotators whose work is flagged: left out of exports and aggregates by default."""
-    return set(
-        Membership.objects.filter(project=project, flagged=True).values_list("user_id", flat=True)
-    )
-
-
 def annotations_for_aggregates(
     *, project: Project, include_flagged: bool = False
 ) -> QuerySet[Annotation]:

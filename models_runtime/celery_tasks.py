@@ -9,6 +9,7 @@ unreachable) are retried; anything else fails the run with its reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
@@ -36,33 +37,26 @@ def _retry_or_fail(task: Any, run_id: int, exc: Exception) -> None:
     services.model_run_fail(run_id=run_id, error=f"gave up after retries: {exc}")
 
 
+def _run_step(task: Any, run_id: int, step: Callable[..., Any]) -> None:
+    """Call one service step of a run: retry transient failures, fail the run on any other."""
+    try:
+        step(run_id=run_id)
+    except TRANSIENT as exc:
+        _retry_or_fail(task, run_id, exc)
+    except Exception as exc:
+        logger.exception("model run %s failed in %s", run_id, step.__name__)
+        services.model_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+
+
 @shared_task(name="models_runtime.model_run_plan", **TASK_OPTIONS)
 def model_run_plan(self: Any, run_id: int) -> None:
-    try:
-        services.model_run_plan(run_id=run_id)
-    except TRANSIENT as exc:
-        _retry_or_fail(self, run_id, exc)
-    except Exception as exc:
-        logger.exception("planning model run %s failed", run_id)
-        services.model_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+    _run_step(self, run_id, services.model_run_plan)
 
 
 @shared_task(name="models_runtime.model_run_work", **TASK_OPTIONS)
 def model_run_work(self: Any, run_id: int) -> None:
-    """Predict one chunk of the run, then hand over to the next task of the chain."""
-    try:
-        result = services.model_run_work(run_id=run_id)
-    except TRANSIENT as exc:
-        _retry_or_fail(self, run_id, exc)
-        return
-    except Exception as exc:
-        logger.exception("model run %s failed", run_id)
-        services.model_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
-        return
-    if result.next_step == "continue":
-        services.model_run_enqueue_next(run_id=run_id)
-    elif result.next_step == "wait":
-        services.model_run_enqueue_next(run_id=run_id, countdown=result.wait_seconds)
+    """Predict one chunk of the run; the service queues the next task of the chain."""
+    _run_step(self, run_id, services.model_run_work)
 
 
 @shared_task(name="models_runtime.model_runs_recover", **TASK_OPTIONS)

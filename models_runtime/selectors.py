@@ -57,6 +57,14 @@ def run_items(*, project: Project, filters: Mapping[str, Any]) -> QuerySet[Item]
     return items
 
 
+def predictor_find(ref: str) -> Predictor | None:
+    """The predictor named by ``ref``: its id (digits) or its name."""
+    predictors = Predictor.objects
+    return (
+        predictors.filter(pk=int(ref)) if ref.isdigit() else predictors.filter(name=ref)
+    ).first()
+
+
 def predictors_for_task_type(*, task_type: str) -> QuerySet[Predictor]:
     return Predictor.objects.filter(task_type=task_type).order_by("name")
 

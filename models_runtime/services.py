@@ -76,7 +76,7 @@ def predictor_errors(
             errors.append({"field": "weights_path", "message": "this backend needs local weights"})
         elif not os.path.isdir(weights_path):
             errors.append({"field": "weights_path", "message": f"no directory at {weights_path}"})
-        elif not any(os.path.exists(os.path.join(weights_path, name)) for name in ("config.json",)):
+        elif not os.path.exists(os.path.join(weights_path, "config.json")):
             errors.append({"field": "weights_path", "message": "no config.json in the directory"})
     if not isinstance(params, dict):
         errors.append({"field": "params", "message": "must be a JSON object"})
@@ -316,12 +316,15 @@ class WorkResult:
 
 
 def model_run_work(*, run_id: int) -> WorkResult:
-    """Claim one pending chunk of the run and predict it; say whether work remains.
+    """Claim one pending chunk of the run and predict it, then queue the next task of the chain
+    while work remains.
 
-    Returns ``continue`` when other chunks are waiting to be claimed, ``wait`` (with the seconds
-    until the earliest lease lapses) when the only pending chunks are claimed by other workers,
-    and ``stop`` when the run finished or nothing is left.
+    The next step is ``continue`` (queued at once) when other chunks are waiting to be claimed,
+    ``wait`` (queued for when the earliest lease lapses) when the only pending chunks are claimed
+    by other workers, and ``stop`` (nothing queued) when the run finished or nothing is left.
     """
+    from .celery_tasks import model_run_work as model_run_work_task
+
     run = ModelRun.objects.select_related("project", "predictor").filter(pk=run_id).first()
     if run is None or run.is_finished:
         return WorkResult(None, 0, "stop")
@@ -330,7 +333,10 @@ def model_run_work(*, run_id: int) -> WorkResult:
     written = 0
     if chunk is not None:
         written = _predict_chunk(run, chunk, lease)
-    return _next_step(run, chunk.index if chunk else None, written)
+    result = _next_step(run, chunk.index if chunk else None, written)
+    if result.next_step != "stop":
+        _enqueue(model_run_work_task, run, run.pk, countdown=result.wait_seconds)
+    return result
 
 
 def _next_step(run: ModelRun, chunk_index: int | None, written: int) -> WorkResult:

@@ -13,7 +13,7 @@ from annotate.models import Project
 from annotate.web import lead_project_for_page, request_user
 
 from . import selectors, services
-from .models import ModelRun, Predictor
+from .models import ModelRun
 
 RUNS_SHOWN = 20
 
@@ -43,7 +43,7 @@ def runs_section(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def run_start(request: HttpRequest, project_id: int) -> HttpResponse:
     project = lead_project_for_page(request, project_id)
-    predictor = Predictor.objects.filter(pk=request.POST.get("predictor") or 0).first()
+    predictor = selectors.predictor_find(request.POST.get("predictor", ""))
     if predictor is None:
         return _section(request, project, error="Choose a predictor.")
     filters = {}

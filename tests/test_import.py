@@ -251,6 +251,15 @@ def test_a_bad_csv_record_after_several_batches_imports_nothing(project, setting
     assert not Item.objects.filter(project=project).exists()
 
 
+def test_tabs_newlines_and_backslashes_survive_the_bulk_write(project):
+    awkward = 'a\tb\nc\\d \\N e\r f\\\\t "q" é'
+    record = pair_record(1, prompt=awkward)
+    record["external_id"] = "id\twith\\tab"
+    do_import(project, jsonl_bytes([record]), "jsonl")
+    assert list(payloads(project)) == ["id\twith\\tab"]
+    assert payloads(project)["id\twith\\tab"]["prompt"] == awkward
+
+
 def test_the_error_list_is_capped_but_the_count_is_exact(project, settings):
     settings.DISSENSUS_IMPORT_MAX_ERRORS = 3
     records = [pair_record(i, prompt="") for i in range(10)]

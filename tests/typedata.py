@@ -8,6 +8,8 @@ import io
 import json
 import zipfile
 
+from annotate.tasktypes.derailment import PAPER_COLUMNS as PAPER_COLUMNS_LONG_LAYOUT
+
 PAPER_COLUMNS = [
     "title",
     "speaker",
@@ -19,22 +21,7 @@ PAPER_COLUMNS = [
     "is_first_comment",
     "tbdf",
 ]
-PAPER_COLUMNS_LONG = [
-    "link",
-    "title",
-    "speaker",
-    "comments_count",
-    "issue_id",
-    "comment_sequence",
-    "comment_unique_id",
-    "toxic",
-    "reply_to",
-    "timestamp",
-    "text",
-    "is_first_comment",
-    "tbdf",
-    "author_association",
-]
+PAPER_COLUMNS_LONG = list(PAPER_COLUMNS_LONG_LAYOUT)
 
 
 def paper_csv(rows: list[dict], columns: list[str] = PAPER_COLUMNS) -> bytes:

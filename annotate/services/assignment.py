@@ -45,14 +45,26 @@ _RNG = random.SystemRandom()
 """Draws whether ``next`` serves a gold item; tests pass a seeded ``random.Random``."""
 
 
-def _live_reservations(*, now: datetime, exclude_annotator: Any = None) -> Any:
-    qs = Assignment.objects.filter(
-        item=OuterRef("pk"), status=Assignment.Status.RESERVED, expires_at__gt=now
+def _live_reservations(*, now: datetime) -> Any:
+    counted = (
+        Assignment.objects.filter(
+            item=OuterRef("pk"), status=Assignment.Status.RESERVED, expires_at__gt=now
+        )
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
     )
-    if exclude_annotator is not None:
-        qs = qs.exclude(annotator=exclude_annotator)
-    counted = qs.order_by().values("item").annotate(n=Count("id")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _others_live(*, item: Item, annotator: User, now: datetime) -> int:
+    """Live reservations of ``item`` by other annotators (exact under the item's row lock)."""
+    return (
+        Assignment.objects.filter(item=item, status=Assignment.Status.RESERVED, expires_at__gt=now)
+        .exclude(annotator=annotator)
+        .count()
+    )
 
 
 def _lock_membership(*, project: Project, annotator: User) -> Membership:
@@ -163,13 +175,7 @@ def _reserve_for(
                 continue
             return None
         # Exact now: every reservation of this item is made under the lock we hold.
-        others_live = (
-            Assignment.objects.filter(
-                item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
-            )
-            .exclude(annotator=annotator)
-            .count()
-        )
+        others_live = _others_live(item=item, annotator=annotator, now=now)
         if item.n_submitted + others_live < project.overlap:
             return _reserve(project=project, item=item, annotator=annotator, now=now)
         tried.append(item.pk)
@@ -197,7 +203,7 @@ def _reserve(*, project: Project, item: Item, annotator: User, now: datetime) ->
     )
 
 
-def _own_assignment_for_update(*, assignment_id: int, annotator: User) -> Assignment:
+def _own_assignment(*, assignment_id: int, annotator: User) -> Assignment:
     assignment = (
         Assignment.objects.select_related("project")
         .filter(pk=assignment_id, annotator=annotator)
@@ -256,7 +262,7 @@ def _store_annotation(
             "time_spent_ms out of range",
             detail=[{"field": "time_spent_ms", "message": "must be between 0 and 86400000"}],
         )
-    assignment = _own_assignment_for_update(assignment_id=assignment_id, annotator=annotator)
+    assignment = _own_assignment(assignment_id=assignment_id, annotator=annotator)
     project = assignment.project
     plugin = get_task_type(project.task_type)
     with transaction.atomic():
@@ -284,13 +290,7 @@ def _store_annotation(
         elif on_time:
             still_needed = item.n_submitted < project.overlap
         else:
-            others_live = (
-                Assignment.objects.filter(
-                    item=item, status=Assignment.Status.RESERVED, expires_at__gt=now
-                )
-                .exclude(pk=assignment.pk)
-                .count()
-            )
+            others_live = _others_live(item=item, annotator=annotator, now=now)
             still_needed = item.n_submitted + others_live < project.overlap
         if not still_needed:
             why = (
@@ -344,7 +344,7 @@ def assignment_skip(
     """Give the item back; the annotator will not be offered it again."""
     now = now or timezone.now()
     with transaction.atomic():
-        assignment = _own_assignment_for_update(assignment_id=assignment_id, annotator=annotator)
+        assignment = _own_assignment(assignment_id=assignment_id, annotator=annotator)
         assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if assignment.status == Assignment.Status.SUBMITTED:
             raise Conflict("this assignment is already submitted; it cannot be skipped")

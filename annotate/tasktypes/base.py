@@ -53,6 +53,21 @@ def validate_model(schema: type[BaseModel], data: Any, *, prefix: str = "") -> B
         raise SchemaError(field_errors(exc, prefix=prefix)) from None
 
 
+def not_blank(text: str) -> str:
+    """A pydantic after-validator for text fields: whitespace alone is not text."""
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
+def unanimous_or_split(labels: list[Any]) -> str | None:
+    """The agreement status of types without a finer one: ``unanimous`` when every label is the
+    same, ``split`` otherwise, ``None`` below two labels."""
+    if len(labels) < 2:
+        return None
+    return "unanimous" if len(set(labels)) == 1 else "split"
+
+
 @dataclass
 class ItemSummary:
     """What the items export and the analysis need from an item's human labels."""

@@ -34,6 +34,8 @@ from .base import (
     SchemaError,
     SetField,
     TaskType,
+    not_blank,
+    unanimous_or_split,
     validate_model,
 )
 
@@ -58,14 +60,8 @@ def _id_text(value: Any) -> Any:
     return value
 
 
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must not be blank")
-    return text
-
-
 CommentId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=100)]
-Title = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
+Title = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(not_blank)]
 
 
 class Comment(BaseModel):
@@ -282,9 +278,7 @@ class Derailment(TaskType):
     def agreement_status(self, labels: list[Any]) -> str | None:
         """``unanimous`` when every annotator picked the same derailment point (or "never"),
         ``split`` otherwise; ``None`` below two labels. Tolerance-window agreement is analysis."""
-        if len(labels) < 2:
-            return None
-        return "unanimous" if len(set(labels)) == 1 else "split"
+        return unanimous_or_split(labels)
 
     def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
         summary = super().summarize(values)
@@ -438,6 +432,23 @@ def derailment_point_rows(
 
 # --- the paper's CSV layout: one row per comment, grouped by issue_id
 
+PAPER_COLUMNS = (
+    "link",
+    "title",
+    "speaker",
+    "comments_count",
+    "issue_id",
+    "comment_sequence",
+    "comment_unique_id",
+    "toxic",
+    "reply_to",
+    "timestamp",
+    "text",
+    "is_first_comment",
+    "tbdf",
+    "author_association",
+)
+"""Every column of the paper's CSV, in its order; the adapter reads them by name."""
 REQUIRED_COLUMNS = ("issue_id", "comment_sequence", "comment_unique_id", "speaker")
 _TRUE = {"1", "true", "yes"}
 _FALSE = {"0", "false", "no"}

@@ -21,17 +21,10 @@ from analysis.stats.preference import (
     preference_agreement_status,
 )
 
-from .base import AgreementField, DivergenceSpec, FieldError, ItemSummary, TaskType
-
-
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must not be blank")
-    return text
-
+from .base import AgreementField, DivergenceSpec, FieldError, ItemSummary, TaskType, not_blank
 
 NonEmptyText = Annotated[
-    str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(_not_blank)
+    str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(not_blank)
 ]
 Vote = Annotated[int, Field(strict=True, ge=-2, le=2)]
 

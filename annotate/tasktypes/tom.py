@@ -21,7 +21,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .base import AgreementField, FieldError, ItemSummary, SchemaError, TaskType
+from .base import (
+    AgreementField,
+    FieldError,
+    ItemSummary,
+    SchemaError,
+    TaskType,
+    not_blank,
+    unanimous_or_split,
+)
 
 KINDS = ("mental_state", "behavior", "judgment")
 KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
@@ -35,13 +43,7 @@ SUFFIX_KINDS = {"_aware": "mental_state", "_action": "behavior", "_judge": "judg
 CHOICE_KEYS = "abcdefghij"
 
 
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must not be blank")
-    return text
-
-
-Text = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_not_blank)]
+Text = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(not_blank)]
 Label = Annotated[str, Field(min_length=1, max_length=50)]
 QuestionId = Annotated[str, Field(min_length=1, max_length=200)]
 Confidence = Annotated[int, Field(strict=True, ge=1, le=5)]
@@ -268,9 +270,7 @@ class Tom(TaskType):
         return "|".join(f"{qid}={label}" for qid, label in sorted(value["answers"].items()))
 
     def agreement_status(self, labels: list[Any]) -> str | None:
-        if len(labels) < 2:
-            return None
-        return "unanimous" if len(set(labels)) == 1 else "split"
+        return unanimous_or_split(labels)
 
     def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
         summary = super().summarize(values)

@@ -17,6 +17,7 @@ http(s) URLs or paths of images already in the storage. Every image is checked b
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import tempfile
@@ -54,6 +55,7 @@ from .base import (
     SchemaError,
     SetField,
     TaskType,
+    not_blank,
     validate_model,
 )
 
@@ -66,13 +68,7 @@ CONCLUSION = "C"
 EPSILON = 1e-6  # boxes drawn on a scaled image may round to a hair past the edge
 
 
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must not be blank")
-    return text
-
-
-Text = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_not_blank)]
+Text = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(not_blank)]
 
 
 def _number(value: Any, *, positive: bool) -> int | float:
@@ -403,8 +399,6 @@ class VisualArgument(TaskType):
         """Identification: the ``choice`` field. Structure: the page's script keeps the whole
         structure as JSON in ``value_json``; what does not parse is passed on for the schema to
         reject with its message."""
-        import json
-
         if self._mode(config) == "identification":
             choice = form.get("choice")
             return {"choice": choice} if choice else {}

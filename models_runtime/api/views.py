@@ -28,10 +28,7 @@ def _may_edit_predictors(user) -> bool:
 
 
 def _predictor_by_ref(ref: str) -> Predictor:
-    predictors = Predictor.objects
-    found = (
-        predictors.filter(pk=int(ref)) if ref.isdigit() else predictors.filter(name=ref)
-    ).first()
+    found = selectors.predictor_find(ref)
     if found is None:
         raise InvalidInput(
             "no such predictor", detail=[{"field": "predictor", "message": f"no predictor {ref!r}"}]

@@ -196,11 +196,15 @@ def chat_text(
     messages: list[dict[str, str]],
     mode: str,
     fallback: Callable[[list[dict[str, str]]], str],
+    *,
+    add_generation_prompt: bool = False,
 ) -> str:
     """Messages through the tokenizer's chat template (``auto``: when it has one), else plain."""
     use = mode == "always" or (mode == "auto" and getattr(tokenizer, "chat_template", None))
     if use:
-        text = tokenizer.apply_chat_template(messages, tokenize=False)
+        text = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
         assert isinstance(text, str)
         return text
     return fallback(messages)
@@ -266,6 +270,8 @@ class TransformersPredictor(Predictor):
     ``predict_batch`` so each item is tokenized once.
     """
 
+    model: Any  # set by the subclass with ``load_model``
+
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
         check_weights_path(config.weights_path)
@@ -281,6 +287,25 @@ class TransformersPredictor(Predictor):
     @property
     def device(self) -> str:
         return device_label(self.torch_device)
+
+    def load_model(self, model_class: Any) -> Any:
+        """``model_class.from_pretrained`` on the local weights, in the chosen dtype, on the
+        chosen device, in eval mode."""
+        model = model_class.from_pretrained(
+            self.config.weights_path, local_files_only=True, dtype=self.dtype
+        ).to(self.torch_device)
+        model.eval()
+        return model
+
+    def sequence_logits(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
+        """The model's logits for a group of token sequences, as fp32 on the CPU (one forward
+        pass, right-padded)."""
+        ids, mask = padded(rows, self.tokenizer.pad_token_id, self.torch_device)
+        with torch.inference_mode(), autocast(self.torch_device, self.dtype):
+            logits: torch.Tensor = self.model(
+                input_ids=ids, attention_mask=unless_all_ones(mask)
+            ).logits
+        return logits.float().cpu()
 
     @abstractmethod
     def encode(self, item: PredictInput) -> list[list[int]]:
@@ -310,6 +335,18 @@ class TransformersPredictor(Predictor):
     def _sequences(self, item: PredictInput) -> list[list[int]]:
         cached = self._encoded.pop(item.key, None)
         return cached if cached is not None else self.encode(item)
+
+    def batch_sequences(
+        self, inputs: Sequence[PredictInput]
+    ) -> tuple[list[list[int]], list[slice]]:
+        """The batch's token sequences in one list, and the slice of it each item holds."""
+        sequences: list[list[int]] = []
+        spans: list[slice] = []
+        for item in inputs:
+            own = self._sequences(item)
+            spans.append(slice(len(sequences), len(sequences) + len(own)))
+            sequences.extend(own)
+        return sequences, spans
 
     def batches(self, inputs: Sequence[PredictInput]) -> Iterator[list[PredictInput]]:
         lengths, widths = [], []

@@ -172,6 +172,37 @@ def preference_value(p_b: float, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"preference": vote, "aspects": {}, "rationale": "", "flags": []}
 
 
+def preference_prediction(
+    key: int,
+    distribution: dict[str, float],
+    params: Mapping[str, Any],
+    details: dict[str, Any] | None = None,
+) -> ItemPrediction:
+    """A preference_pair prediction from a judge's distribution over ``a``, ``b`` (and ``tie``):
+    a tie counts half towards P(B better)."""
+    p_b = distribution["b"] + distribution.get("tie", 0.0) / 2
+    return ItemPrediction(
+        key=key,
+        value=preference_value(p_b, params),
+        score=p_b,
+        distribution=distribution,
+        details=details or {},
+    )
+
+
+def tom_prediction(key: int, per_question: dict[str, dict[str, float]]) -> ItemPrediction:
+    """A tom prediction from each question's distribution over its choice labels: the likeliest
+    label per question, and their mean probability as the score."""
+    answers = {qid: max(dist, key=lambda label: dist[label]) for qid, dist in per_question.items()}
+    confidence = sum(per_question[qid][label] for qid, label in answers.items()) / len(answers)
+    return ItemPrediction(
+        key=key,
+        value={"answers": answers},
+        score=confidence,
+        details={"questions": per_question},
+    )
+
+
 def conversation_messages(payload: Mapping[str, Any], response: str) -> list[dict[str, str]]:
     """A preference pair's earlier turns, its prompt and one response as chat messages."""
     messages = [

@@ -29,8 +29,9 @@ from .base import (
     ItemPrediction,
     PredictInput,
     PredictorConfig,
-    preference_value,
+    preference_prediction,
     softmax,
+    tom_prediction,
     tom_prompt,
     tom_questions,
 )
@@ -70,10 +71,7 @@ class CausalLMJudgePredictor(tt.TransformersPredictor):
         options = self.params["options"]
         if not isinstance(options, Mapping) or not {"a", "b"} <= set(options):
             raise BackendError("options must map 'a', 'b' (and 'tie') to the answer strings")
-        self.model = AutoModelForCausalLM.from_pretrained(
-            config.weights_path, local_files_only=True, dtype=self.dtype
-        ).to(self.torch_device)  # type: ignore[arg-type]  # transformers types .to oddly
-        self.model.eval()
+        self.model = self.load_model(AutoModelForCausalLM)
         self._option_ids: dict[str, list[int]] = {}
 
     # --- prompts per task type
@@ -104,14 +102,13 @@ class CausalLMJudgePredictor(tt.TransformersPredictor):
         ]
 
     def _prompt_text(self, text: str) -> str:
-        mode = str(self.params["chat_template"])
-        if mode == "always" or (mode == "auto" and getattr(self.tokenizer, "chat_template", None)):
-            rendered = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
-            )
-            assert isinstance(rendered, str)
-            return rendered
-        return text
+        return tt.chat_text(
+            self.tokenizer,
+            [{"role": "user", "content": text}],
+            str(self.params["chat_template"]),
+            lambda _messages: text,
+            add_generation_prompt=True,
+        )
 
     def option_ids(self, option: str) -> list[int]:
         if option not in self._option_ids:
@@ -174,16 +171,14 @@ class CausalLMJudgePredictor(tt.TransformersPredictor):
                 probs = softmax(logliks[position : position + count])
                 position += count
                 per_question[question.key] = dict(zip(question.labels, probs, strict=True))
-            prediction = (
-                self._tom(per_question)
+            predictions.append(
+                tom_prediction(item.key, per_question)
                 if self.task_type == "tom"
-                else self._preference(per_question)
+                else self._preference(item.key, per_question)
             )
-            prediction.key = item.key
-            predictions.append(prediction)
         return predictions
 
-    def _preference(self, per_order: dict[str, dict[str, float]]) -> ItemPrediction:
+    def _preference(self, key: int, per_order: dict[str, dict[str, float]]) -> ItemPrediction:
         labels = list(per_order["ab"])
         if "ba" in per_order:
             swapped = {"a": "b", "b": "a", "tie": "tie"}
@@ -193,25 +188,4 @@ class CausalLMJudgePredictor(tt.TransformersPredictor):
             }
         else:
             dist = dict(per_order["ab"])
-        p_b = dist["b"] + dist.get("tie", 0.0) / 2
-        return ItemPrediction(
-            key=0,
-            value=preference_value(p_b, self.params),
-            score=p_b,
-            distribution=dist,
-            details={"orders": per_order},
-        )
-
-    @staticmethod
-    def _tom(per_question: dict[str, dict[str, float]]) -> ItemPrediction:
-        answers = {
-            qid: max(dist, key=lambda label: dist[label]) for qid, dist in per_question.items()
-        }
-        confidence = sum(per_question[qid][label] for qid, label in answers.items()) / len(answers)
-        return ItemPrediction(
-            key=0,
-            value={"answers": answers},
-            score=confidence,
-            distribution=None,
-            details={"questions": per_question},
-        )
+        return preference_prediction(key, dist, self.params, {"orders": per_order})

@@ -32,10 +32,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 class ClipPredictor(tt.TransformersPredictor):
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
-        self.model = CLIPModel.from_pretrained(
-            config.weights_path, local_files_only=True, dtype=self.dtype
-        ).to(self.torch_device)  # type: ignore[arg-type]  # transformers types .to oddly
-        self.model.eval()
+        self.model = self.load_model(CLIPModel)
         self.image_size = int(self.model.config.vision_config.image_size)
         self.text_length = min(
             self.max_length, int(self.model.config.text_config.max_position_embeddings)
@@ -109,17 +106,12 @@ class ClipPredictor(tt.TransformersPredictor):
 
     def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
         images = [self.open_image(item.payload) for item in inputs]
-        texts: list[list[int]] = []
-        spans = []
-        for item in inputs:
-            sequences = self._sequences(item)
-            spans.append((len(texts), len(sequences)))
-            texts.extend(sequences)
+        texts, spans = self.batch_sequences(inputs)
         logits = self.similarities(images, texts)
         predictions = []
-        for row, (item, (start, count)) in enumerate(zip(inputs, spans, strict=True)):
+        for row, (item, span) in enumerate(zip(inputs, spans, strict=True)):
             labels = [label for label, _text in self._options(item.payload)]
-            probs = torch.softmax(logits[row, start : start + count], dim=-1).tolist()
+            probs = torch.softmax(logits[row, span], dim=-1).tolist()
             distribution = dict(zip(labels, probs, strict=True))
             best = max(labels, key=lambda label: distribution[label])
             predictions.append(
@@ -128,7 +120,7 @@ class ClipPredictor(tt.TransformersPredictor):
                     value={"choice": best},
                     score=distribution[best],
                     distribution=distribution,
-                    details={"logits": logits[row, start : start + count].tolist()},
+                    details={"logits": logits[row, span].tolist()},
                 )
             )
         return predictions

@@ -33,7 +33,8 @@ from .base import (
     Predictor,
     PredictorConfig,
     TransientBackendError,
-    preference_value,
+    preference_prediction,
+    tom_prediction,
     tom_prompt,
     tom_questions,
 )
@@ -165,14 +166,7 @@ class OpenAIChatPredictor(Predictor):
                 question = tom_prompt(item.payload, text, choices)
                 question += f"\nReply with exactly one of: {', '.join(labels)}."
                 per_question[qid] = self.ask(question, labels, system)
-            answers = {qid: max(d, key=lambda label: d[label]) for qid, d in per_question.items()}
-            confidence = sum(per_question[q][a] for q, a in answers.items()) / len(answers)
-            return ItemPrediction(
-                key=item.key,
-                value={"answers": answers},
-                score=confidence,
-                details={"questions": per_question},
-            )
+            return tom_prediction(item.key, per_question)
         options = ["A", "B", "tie"] if self.params["allow_tie"] else ["A", "B"]
         dist = self.ask(
             _preference_question(item.payload, options),
@@ -182,13 +176,7 @@ class OpenAIChatPredictor(Predictor):
         distribution = {"a": dist["A"], "b": dist["B"]}
         if "tie" in dist:
             distribution["tie"] = dist["tie"]
-        p_b = distribution["b"] + distribution.get("tie", 0.0) / 2
-        return ItemPrediction(
-            key=item.key,
-            value=preference_value(p_b, self.params),
-            score=p_b,
-            distribution=distribution,
-        )
+        return preference_prediction(item.key, distribution, self.params)
 
     def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(inputs) or 1)) as pool:

@@ -15,7 +15,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from transformers import AutoModelForSequenceClassification
 
 from . import _torch as tt
@@ -34,10 +33,7 @@ from .base import (
 class RewardModelPredictor(tt.TransformersPredictor):
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            config.weights_path, local_files_only=True, dtype=self.dtype
-        ).to(self.torch_device)
-        self.model.eval()
+        self.model = self.load_model(AutoModelForSequenceClassification)
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.n_outputs = int(self.model.config.num_labels)
         if self.n_outputs not in (1, 2):
@@ -65,24 +61,14 @@ class RewardModelPredictor(tt.TransformersPredictor):
         return self.split_encoded(items, self.texts)
 
     def _forward(self, sequences: list[list[int]], group: list[int]) -> list[tuple[float, float]]:
-        ids, mask = tt.padded(
-            [sequences[i] for i in group], self.tokenizer.pad_token_id, self.torch_device
-        )
-        with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
-            logits = (
-                self.model(input_ids=ids, attention_mask=tt.unless_all_ones(mask))
-                .logits.float()
-                .cpu()
-            )
+        logits = self.sequence_logits([sequences[i] for i in group])
         rows: list[list[float]] = logits.tolist()  # one conversion per forward pass
         if self.n_outputs == 1:
             return [(row[0], 0.0) for row in rows]
         return [(row[0], math.exp(row[1])) for row in rows]
 
     def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
-        sequences: list[list[int]] = []
-        for item in inputs:
-            sequences.extend(self._sequences(item))
+        sequences, spans = self.batch_sequences(inputs)
         rewards = tt.run_in_batches(
             sequences,
             lambda group: self._forward(sequences, group),
@@ -90,8 +76,8 @@ class RewardModelPredictor(tt.TransformersPredictor):
             max_batch=self.max_batch,
         )
         predictions = []
-        for n, item in enumerate(inputs):
-            (mean_a, var_a), (mean_b, var_b) = rewards[2 * n], rewards[2 * n + 1]
+        for item, span in zip(inputs, spans, strict=True):
+            (mean_a, var_a), (mean_b, var_b) = rewards[span]
             p_b = bradley_terry(
                 mean_a, mean_b, var_a=var_a, var_b=var_b, scale=float(self.params["scale"])
             )

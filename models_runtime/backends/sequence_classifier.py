@@ -29,10 +29,7 @@ from .base import (
 class SequenceClassifierPredictor(tt.TransformersPredictor):
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            config.weights_path, local_files_only=True, dtype=self.dtype
-        ).to(self.torch_device)
-        self.model.eval()
+        self.model = self.load_model(AutoModelForSequenceClassification)
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.positive = int(self.params["positive_label"])
         n_labels = int(self.model.config.num_labels)
@@ -51,24 +48,15 @@ class SequenceClassifierPredictor(tt.TransformersPredictor):
         )
 
     def _forward(self, sequences: list[list[int]], group: list[int]) -> list[float]:
-        ids, mask = tt.padded(
-            [sequences[i] for i in group], self.tokenizer.pad_token_id, self.torch_device
-        )
-        with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
-            logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+        logits = self.sequence_logits([sequences[i] for i in group])
         if logits.shape[-1] == 1:
             probs = torch.sigmoid(logits[:, 0])
         else:
             probs = torch.softmax(logits, dim=-1)[:, self.positive]
-        return [float(p) for p in probs.cpu()]
+        return [float(p) for p in probs]
 
     def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
-        sequences: list[list[int]] = []
-        spans = []
-        for item in inputs:
-            item_sequences = self._sequences(item)
-            spans.append((len(sequences), len(item_sequences)))
-            sequences.extend(item_sequences)
+        sequences, spans = self.batch_sequences(inputs)
         scores = tt.run_in_batches(
             sequences,
             lambda group: self._forward(sequences, group),
@@ -76,11 +64,9 @@ class SequenceClassifierPredictor(tt.TransformersPredictor):
             max_batch=self.max_batch,
         )
         predictions = []
-        for item, (start, count) in zip(inputs, spans, strict=True):
+        for item, span in zip(inputs, spans, strict=True):
             comment_ids = [cid for cid, _text in derailment_prefixes(item.payload)]
-            prediction = derailment_value(
-                comment_ids, scores[start : start + count], threshold=self.threshold
-            )
+            prediction = derailment_value(comment_ids, scores[span], threshold=self.threshold)
             prediction.key = item.key
             predictions.append(prediction)
         return predictions

@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from annotate.errors import ServiceError
 from annotate.models import Project
-from models_runtime import services
-from models_runtime.models import ModelRun, Predictor
+from models_runtime import selectors, services
+from models_runtime.models import ModelRun
 
 
 class Command(BaseCommand):
@@ -64,14 +64,9 @@ class Command(BaseCommand):
         project = Project.objects.filter(pk=options["project"]).first()
         if project is None:
             raise CommandError(f"no project {options['project']}")
-        ref = options["predictor"]
-        predictor = (
-            Predictor.objects.filter(pk=int(ref))
-            if ref.isdigit()
-            else Predictor.objects.filter(name=ref)
-        ).first()
+        predictor = selectors.predictor_find(options["predictor"])
         if predictor is None:
-            raise CommandError(f"no predictor {ref!r}")
+            raise CommandError(f"no predictor {options['predictor']!r}")
         filters = {
             key: options[key]
             for key in ("status", "external_ids", "limit")
