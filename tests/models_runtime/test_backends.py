@@ -188,7 +188,11 @@ def test_sequence_classifier_scores_every_prefix_and_finds_the_derailment_point(
     assert prediction.value["toxic_comment"] == peak
     assert prediction.score == pytest.approx(max(expected), abs=1e-5)
     assert prediction.value["toxic"] is True
-    assert prediction.distribution == pytest.approx({"no": 1 - max(expected), "yes": max(expected)})
+    # float32 inference batched and alone differ in the last bits (1e-9 on 5.7e-4 seen): an absolute
+    # tolerance holds at any thread count, pytest.approx's default relative 1e-6 does not.
+    assert prediction.distribution == pytest.approx(
+        {"no": 1 - max(expected), "yes": max(expected)}, abs=1e-5
+    )
 
 
 def test_sequence_classifier_says_never_when_no_prefix_crosses(classifier_dir):
