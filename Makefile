@@ -19,7 +19,7 @@ INSTALL_STAMP := var/.installed-$(PYPROJECT_HASH)
 
 PORT ?= 8000
 PYTEST_ARGS ?=
-MYPY_TARGETS ?= config annotate analysis models_runtime
+MYPY_TARGETS ?= config core stats annotate analysis models_runtime
 
 .PHONY: install demo test check
 

@@ -17,9 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.errors import InvalidInput
 from annotate.models import Membership
 from annotate.selectors import project_get
+from core.errors import InvalidInput
 
 from . import services, tables
 

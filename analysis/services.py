@@ -29,16 +29,16 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analysis.stats.aggregation import majority_vote
-from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap
-from analysis.stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
-from analysis.stats.auroc import auroc
-from analysis.stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import Item, Project
 from annotate.selectors import annotator_quality, project_progress
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import AgreementField, DivergenceSpec, SetField
+from core.errors import InvalidInput, NotFound
+from stats.aggregation import majority_vote
+from stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap
+from stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
+from stats.auroc import auroc
+from stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
 
 from . import selectors, suggestions
 from .models import AnalysisRefresh, AnalysisSnapshot, DivergenceTag, TaxonomyCategory

@@ -15,10 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import Item, Project
 from annotate.tasktypes import get_task_type
-from annotate.web import is_htmx, lead_project_for_page
+from annotate.web import lead_project_for_page
+from core.errors import InvalidInput, NotFound
+from core.web import is_htmx
 
 from . import charts, selectors, services
 

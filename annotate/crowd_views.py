@@ -29,10 +29,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analysis.selectors import consensus_agreement_by_annotator
 from annotate import selectors, services
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import Assignment, CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
-from annotate.web import is_htmx, project_for_page, request_user
+from annotate.web import project_for_page
+from core.errors import InvalidInput, NotFound
+from core.web import is_htmx, request_user
 
 MAX_SESSIONS_SHOWN = 200
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from annotate import services
 from annotate.models import Membership, Project
 from annotate.services.importing import ImportResult
-from annotate.tasktypes.derailment import PAPER_COLUMNS
+from annotate.tasktypes.derailment.plugin import PAPER_COLUMNS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

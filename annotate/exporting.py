@@ -18,10 +18,10 @@ from typing import Any
 
 from django.conf import settings
 
-from annotate.errors import InvalidInput
 from annotate.models import Item, Project
 from annotate.selectors import annotations_for_aggregates, keyset_chunks
 from annotate.tasktypes import ItemSummary, get_task_type
+from core.errors import InvalidInput
 
 FORMATS = {
     "jsonl": ("application/x-ndjson", "jsonl"),

@@ -14,10 +14,10 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
 from annotate import selectors
-from annotate.errors import NotFound
 from annotate.images import CONTENT_TYPES
 from annotate.models import Item
 from annotate.tasktypes import get_task_type
+from core.errors import NotFound
 
 
 @login_required

@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Aggregate, Count, Exists, FloatField, OuterRef, Q, QuerySet, Sum
 
-from annotate.errors import Forbidden, NotFound
 from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.services.gold import GoldScore, gold_score, task_type_agrees
+from core.errors import Forbidden, NotFound
 
 ITEM_STATUSES = ("open", "in_progress", "done")
 

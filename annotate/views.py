@@ -9,11 +9,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate import crowd_views, exporting, selectors, services
-from annotate.errors import Conflict, ImportFailed, InvalidInput, NotFound
 from annotate.models import Assignment, Membership, Project
-from annotate.services.importing import detect_format
 from annotate.tasktypes import get_task_type
-from annotate.web import is_htmx, project_for_page, request_user
+from annotate.web import project_for_page
+from core.errors import Conflict, ImportFailed, InvalidInput, NotFound
+from core.records import detect_format
+from core.web import is_htmx, request_user
 
 MAX_ERRORS_SHOWN = 50
 

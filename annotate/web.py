@@ -1,20 +1,15 @@
-"""Helpers shared by the browser views of every app: who is asking, and which project."""
+"""Page helpers over annotate's models, shared by the browser views of every app: which project,
+if the user may see it."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from annotate import selectors
-from annotate.errors import Forbidden, NotFound
 from annotate.models import Membership, Project
-
-
-def request_user(request: HttpRequest) -> User:
-    """The logged-in user; only for views behind ``login_required``."""
-    assert isinstance(request.user, User)
-    return request.user
+from core.errors import Forbidden, NotFound
+from core.web import request_user
 
 
 def project_for_page(request: HttpRequest, project_id: int, role: str | None = None) -> Project:
@@ -30,7 +25,3 @@ def project_for_page(request: HttpRequest, project_id: int, role: str | None = N
 
 def lead_project_for_page(request: HttpRequest, project_id: int) -> Project:
     return project_for_page(request, project_id, role=Membership.Role.LEAD)
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"

@@ -8,7 +8,7 @@ a per-item truth, about a third off by one step), then times, each the median of
 
 - the reliability matrix read from the database (``analysis.selectors.reliability_data``: one
   query, JSON path read in SQL, placed into an annotators x items NumPy array);
-- ordinal alpha with a ``--samples`` bootstrap on it (``analysis.stats``);
+- ordinal alpha with a ``--samples`` bootstrap on it (``stats``);
 - the two together: the SPEC 8 figure (target under 2 s for 100,000 items x 4 annotators);
 - for comparison, in the same run, the same alpha through the `krippendorff` package on the same
   matrix (the two alphas are printed with their difference);
@@ -106,9 +106,9 @@ def main() -> int:
         import krippendorff
 
         from analysis import selectors, services
-        from analysis.stats.alpha import krippendorff_alpha_bootstrap
         from annotate.models import Project
         from annotate.tasktypes import get_task_type
+        from stats.alpha import krippendorff_alpha_bootstrap
 
         project_id = c.seed_project(name="bench agreement", overlap=args.annotators)
         users = c.seed_users(project_id=project_id, annotators=args.annotators)

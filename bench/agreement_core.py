@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/agreement_core.py --units 100000 --coders 4
 
-Times ``analysis.stats.alpha`` on random ordinal data (values 1-5, each coder close to a per-unit
+Times ``stats.alpha`` on random ordinal data (values 1-5, each coder close to a per-unit
 truth, a share of values missing) already in a NumPy array: the alpha point estimate, and alpha
 with a percentile bootstrap of 1,000 unit resamples. For comparison it times the `krippendorff`
 package's alpha on the same array, and its alpha on a few explicit unit resamples (the way a
@@ -30,7 +30,7 @@ import _common as c  # noqa: E402
 import krippendorff  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis.stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap  # noqa: E402
+from stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap  # noqa: E402
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 

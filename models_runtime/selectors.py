@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from annotate import selectors as annotate_selectors
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import Item, Membership, Project
+from core.errors import InvalidInput, NotFound
 
 from .models import ModelRun, Prediction, Predictor
 

@@ -29,10 +29,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from annotate.errors import Conflict, ImportFailed, InvalidInput
 from annotate.models import Item, Project
-from annotate.services.importing import as_buffered
-from annotate.tasktypes import SchemaError, get_task_type
+from annotate.tasktypes import get_task_type
+from core.errors import Conflict, ImportFailed, InvalidInput, SchemaError
+from core.records import as_buffered
 
 from . import selectors
 from .backends import BackendError, PredictInput, PredictorConfig, backend_spec, load_predictor

@@ -8,9 +8,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotate import selectors as annotate_selectors
-from annotate.errors import Conflict, InvalidInput
 from annotate.models import Project
-from annotate.web import lead_project_for_page, request_user
+from annotate.web import lead_project_for_page
+from core.errors import Conflict, InvalidInput
+from core.web import request_user
 
 from . import selectors, services
 from .models import ModelRun

@@ -6,9 +6,8 @@ from rest_framework.test import APIClient
 
 from annotate import services
 from annotate.models import Membership
-
-from .factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-from .typebrowser import chromium_page  # noqa: F401  (the ``page`` fixture of the browser tests)
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
+from tests.typebrowser import chromium_page  # noqa: F401  (the ``page`` fixture of the browser tests)
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import exporting, selectors, services
-from annotate.errors import Forbidden, InvalidInput
 from annotate.models import Membership
-from annotate.services.importing import detect_format
 from annotate.tasktypes import get_task_type
+from core.errors import Forbidden, InvalidInput
+from core.records import detect_format
 
 from . import serializers as s
 

@@ -24,12 +24,12 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
 from annotate.services.crowd import quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
 from annotate.services.onboarding import annotator_stop, qualification_next
-from annotate.tasktypes import SchemaError, get_task_type
+from annotate.tasktypes import get_task_type
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, SchemaError, ServiceError
 
 MAX_CANDIDATES_PER_CALL = 50
 """Candidates examined in one ``next`` before giving up; each one was full under its lock."""

@@ -27,7 +27,6 @@ from django.db.models import Count, DateTimeField, IntegerField, OuterRef, Query
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import (
     Annotation,
     CrowdEntry,
@@ -37,6 +36,7 @@ from annotate.models import (
     WorkerSession,
     new_entry_token,
 )
+from core.errors import InvalidInput, NotFound
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$")
 """Worker, study and session ids: what the platforms use (Prolific: 24 hex digits; MTurk:

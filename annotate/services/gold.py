@@ -29,9 +29,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotate.errors import InvalidInput, NotFound
 from annotate.models import Annotation, Assignment, Item, Membership, Project
-from annotate.tasktypes import SchemaError, get_task_type
+from annotate.tasktypes import get_task_type
+from core.errors import InvalidInput, NotFound, SchemaError
 
 Agrees = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 

@@ -8,34 +8,23 @@ of ``external_id`` values seen (to report repeats), whatever the file's size.
 
 from __future__ import annotations
 
-import codecs
 import concurrent.futures
-import csv
-import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-import ijson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotate.errors import ImportFailed, InvalidInput
 from annotate.models import Item, Project
-from annotate.tasktypes import FieldError, SchemaError, TaskType, get_task_type
+from annotate.tasktypes import TaskType, get_task_type
+from core.errors import FieldError, ImportFailed, InvalidInput, SchemaError
+from core.records import ParseProblem, as_buffered, parse_records
 
-FORMATS = ("jsonl", "json", "csv")
 RESERVED_KEYS = ("external_id", "gold")
-
-Record = tuple[int, Any]  # (line number, parsed record or a ParseProblem)
-
-
-@dataclass(frozen=True)
-class ParseProblem:
-    message: str
 
 
 @dataclass
@@ -46,127 +35,6 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, int]:
         return {"total": self.total, "created": self.created, "updated": self.updated}
-
-
-def detect_format(*, filename: str | None = None, content_type: str | None = None) -> str | None:
-    name = (filename or "").lower()
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if name.endswith((".jsonl", ".ndjson")) or kind in {
-        "application/x-ndjson",
-        "application/jsonl",
-    }:
-        return "jsonl"
-    if name.endswith(".csv") or kind in {"text/csv", "application/csv"}:
-        return "csv"
-    if name.endswith(".json") or kind == "application/json":
-        return "json"
-    return None
-
-
-class _RawReader(io.RawIOBase):
-    """Raw adapter over anything with ``read(n)`` (a request body, an upload)."""
-
-    def __init__(self, source: Any):
-        self.source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def as_buffered(source: Any) -> IO[bytes]:
-    """A buffered binary stream over ``source``, so formats can be sniffed without seeking."""
-    return io.BufferedReader(_RawReader(source), buffer_size=1 << 16)  # type: ignore[return-value]
-
-
-def _sniff(stream: IO[bytes]) -> str:
-    """JSON array if the first non-blank byte is '[', JSON Lines if '{'."""
-    head = stream.peek(4096)  # type: ignore[attr-defined]
-    stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
-    if stripped.startswith(b"["):
-        return "json"
-    if stripped.startswith(b"{"):
-        return "jsonl"
-    return "csv"
-
-
-def _jsonl_records(stream: IO[bytes]) -> Iterator[Record]:
-    for number, raw in enumerate(stream, start=1):
-        line = raw.strip()
-        if number == 1:
-            line = line.removeprefix(codecs.BOM_UTF8)
-        if not line:
-            continue
-        try:
-            yield number, json.loads(line)
-        except (ValueError, UnicodeDecodeError) as exc:
-            yield number, ParseProblem(f"not valid JSON: {exc}")
-
-
-def _json_array_records(stream: IO[bytes]) -> Iterator[Record]:
-    """Records of a JSON array, numbered from 1 (JSON arrays have no useful line numbers)."""
-    number = 0
-    try:
-        for number, record in enumerate(ijson.items(stream, "item", use_float=True), start=1):
-            yield number, record
-    except ijson.JSONError as exc:
-        yield number + 1, ParseProblem(f"not a valid JSON array: {exc}")
-
-
-def _csv_records(stream: IO[bytes], json_columns: frozenset[str]) -> Iterator[Record]:
-    """Records of a CSV file with a header row, each numbered by the physical line it starts on
-    (a quoted cell may span lines; blank lines are skipped but still counted)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
-    try:
-        header = next(reader, None)
-        if header is None:
-            return
-        line = reader.line_num + 1
-        for row in reader:
-            if not row:
-                line = reader.line_num + 1
-                continue
-            if len(row) > len(header):
-                yield line, ParseProblem("the row has more cells than the header")
-            else:
-                record: dict[str, Any] = {}
-                problem = None
-                for key, value in zip(header, row, strict=False):
-                    if value == "":
-                        continue
-                    if key in json_columns:
-                        try:
-                            record[key] = json.loads(value)
-                        except ValueError as exc:
-                            problem = ParseProblem(f"column {key}: not valid JSON: {exc}")
-                            break
-                    else:
-                        record[key] = value
-                yield line, problem or record
-            line = reader.line_num + 1
-    except (csv.Error, UnicodeDecodeError) as exc:
-        yield reader.line_num or 1, ParseProblem(f"not valid CSV: {exc}")
-    finally:
-        text.detach()
-
-
-def parse_records(stream: IO[bytes], *, fmt: str | None, plugin: TaskType) -> Iterator[Record]:
-    fmt = fmt or _sniff(stream)
-    if fmt == "jsonl":
-        return _jsonl_records(stream)
-    if fmt == "json":
-        return _json_array_records(stream)
-    if fmt == "csv":
-        return _csv_records(stream, plugin.csv_json_columns | {"gold"})
-    raise InvalidInput(
-        f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}",
-        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
-    )
 
 
 def _validate_record(
@@ -337,7 +205,9 @@ def items_import(
     plugin = get_task_type(project.task_type)
     stream = as_buffered(stream)
     source = plugin.import_source(stream, fmt=fmt)
-    records = parse_records(source.stream, fmt=source.fmt, plugin=plugin)
+    records = parse_records(
+        source.stream, fmt=source.fmt, json_columns=plugin.csv_json_columns | {"gold"}
+    )
     if adapter:
         adapters = plugin.adapters()
         if adapter not in adapters:

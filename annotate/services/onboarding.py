@@ -19,9 +19,9 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotate.errors import Conflict, Forbidden, NotFound, ServiceError
 from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.services.gold import gold_score, task_type_agrees
+from core.errors import Conflict, Forbidden, NotFound, ServiceError
 
 
 class AnnotatorPaused(Forbidden):

@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotate.errors import InvalidInput
 from annotate.models import Membership, Project
-from annotate.tasktypes import SchemaError, get_task_type
+from annotate.tasktypes import get_task_type
+from core.errors import InvalidInput, SchemaError
 
 
 def _validated(project: Project) -> Project:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .base import FieldError, ItemSummary, SchemaError, TaskType
+from core.errors import FieldError, SchemaError
+
+from .base import ItemSummary, TaskType
 from .derailment import Derailment
 from .preference_pair import PreferencePair
 from .tom import Tom
@@ -38,9 +40,7 @@ register(Tom())
 register(VisualArgument())
 
 __all__ = [
-    "FieldError",
     "ItemSummary",
-    "SchemaError",
     "TaskType",
     "get_task_type",
     "register",

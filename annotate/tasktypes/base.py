@@ -14,43 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
-
-
-class SchemaError(Exception):
-    """A value does not fit a schema; ``errors`` name each field and reason."""
-
-    def __init__(self, errors: list[FieldError]):
-        self.errors = errors
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-
-    def as_list(self) -> list[dict[str, str]]:
-        return [error.as_dict() for error in self.errors]
-
-
-def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    errors = []
-    for error in exc.errors(include_url=False):
-        location = ".".join(str(part) for part in error["loc"])
-        name = f"{prefix}{location}" if location else (prefix.rstrip(".") or "(row)")
-        errors.append(FieldError(field=name, message=error["msg"]))
-    return errors
-
-
-def validate_model(schema: type[BaseModel], data: Any, *, prefix: str = "") -> BaseModel:
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise SchemaError(field_errors(exc, prefix=prefix)) from None
+from core.errors import FieldError, SchemaError, validate_model
 
 
 def not_blank(text: str) -> str:
@@ -131,7 +97,7 @@ class SetField:
     one set per item (a visual argument's boxes), one key per part of the item for a set per part
     (a thread's comments and their tones); ``None`` means no value. The analysis gathers one unit
     per (item, key), a mapping annotator id -> elements, and ``measure(units)`` (a pure function
-    from ``analysis.stats``) returns the figures as ``{name: number or None}``, with
+    from ``stats``) returns the figures as ``{name: number or None}``, with
     ``{"reasons": {name: why}}`` for the undefined ones. ``figures`` names and labels the figures
     shown, in order, on the dashboard, in the API's CSV and in ``compute_agreement``.
     """

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import selectors as annotate_selectors
-from annotate.errors import Forbidden, InvalidInput, NotFound
 from annotate.models import Membership
+from core.errors import Forbidden, InvalidInput, NotFound
 from models_runtime import selectors, services
 from models_runtime.models import Predictor
 

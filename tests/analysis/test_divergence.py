@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from analysis import services
 from analysis.models import DivergenceTag, TaxonomyCategory
-from annotate.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 
 from .test_agreement import VOTES
 

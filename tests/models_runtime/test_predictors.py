@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.errors import InvalidInput
+from core.errors import InvalidInput
 from models_runtime import services
 from models_runtime.admin import PredictorForm
 from models_runtime.models import Predictor

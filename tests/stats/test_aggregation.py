@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.aggregation import dawid_skene, majority_vote, soft_labels
+from stats.aggregation import dawid_skene, majority_vote, soft_labels
 
 N = np.nan
 

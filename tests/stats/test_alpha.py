@@ -20,7 +20,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from analysis.stats.alpha import (
+from stats.alpha import (
     coincidence_matrix,
     krippendorff_alpha,
     krippendorff_alpha_bootstrap,
@@ -265,7 +265,7 @@ def test_malformed_input_is_refused():
 def test_every_bootstrap_resample_equals_alpha_recomputed_on_the_resampled_units():
     # The bootstrap computes each resample as a weighted sum over unit patterns; here a resample
     # is drawn explicitly and compared with alpha recomputed from scratch on those columns.
-    from analysis.stats.alpha import _AlphaEngine, _group_patterns, _value_domain
+    from stats.alpha import _AlphaEngine, _group_patterns, _value_domain
 
     data = _random_reliability_data(13, 4, 300, 5, 0.3)
     rng = np.random.default_rng(5)
@@ -273,7 +273,7 @@ def test_every_bootstrap_resample_equals_alpha_recomputed_on_the_resampled_units
         domain = _value_domain(data, None)
         delta = None
         if level == "ratio":
-            from analysis.stats.alpha import _distance_matrix
+            from stats.alpha import _distance_matrix
 
             delta = _distance_matrix("ratio", None, domain)
         patterns = _group_patterns(data, domain)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
-from analysis.stats.kappa import observed_agreement
+from stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
+from stats.kappa import observed_agreement
 
 N = np.nan
 

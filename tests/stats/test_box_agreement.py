@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from analysis.stats.box_agreement import box_agreement
+from stats.box_agreement import box_agreement
 
 
 def iou(a, b) -> float:
-    """IoU of two (x, y, w, h) boxes, written out independently of analysis.stats.boxes."""
+    """IoU of two (x, y, w, h) boxes, written out independently of stats.boxes."""
     ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
     iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
     ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from analysis.stats.auroc import auroc
-from analysis.stats.boxes import box_iou, match_boxes
+from stats.auroc import auroc
+from stats.boxes import box_iou, match_boxes
 
 
 def test_iou_of_hand_computed_boxes():

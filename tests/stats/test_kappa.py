@@ -19,7 +19,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from analysis.stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
+from stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
 
 N = np.nan
 

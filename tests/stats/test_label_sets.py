@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from nltk.metrics.distance import masi_distance as nltk_masi
 
-from analysis.stats.label_sets import label_set_agreement, masi_distance
+from stats.label_sets import label_set_agreement, masi_distance
 
 LABELS = ["irony", "mocking", "vulgarity"]
 

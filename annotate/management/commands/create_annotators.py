@@ -12,8 +12,8 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from annotate import services
-from annotate.errors import InvalidInput
 from annotate.models import Membership, Project
+from core.errors import InvalidInput
 
 MAX_COUNT = 10_000
 

@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotate import exporting
-from annotate.errors import InvalidInput
 from annotate.models import Project
+from core.errors import InvalidInput
 
 
 def _counted(rows: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str, Any]]:

@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotate import services
-from annotate.errors import ImportFailed, InvalidInput
 from annotate.models import Project
-from annotate.services.importing import FORMATS, detect_format
+from core.errors import ImportFailed, InvalidInput
+from core.records import FORMATS, detect_format
 
 
 class Command(BaseCommand):

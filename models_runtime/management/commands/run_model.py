@@ -8,8 +8,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotate.errors import ServiceError
 from annotate.models import Project
+from core.errors import ServiceError
 from models_runtime import selectors, services
 from models_runtime.models import ModelRun
 
