@@ -10,6 +10,7 @@ import pytest
 from analysis import selectors, services
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
+
 from .conftest import add_vote, make_item
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from analysis.models import AnalysisRefresh, AnalysisSnapshot
 from annotate.models import Membership
 from annotate.services import annotation_submit, assignment_reserve_next
 from config.celery import app as celery_app
-from .conftest import add_vote, make_item
 
 from ..factories import MembershipFactory, ProjectFactory, UserFactory
+from .conftest import add_vote, make_item
 from .test_agreement import VOTES
 
 pytestmark = pytest.mark.django_db

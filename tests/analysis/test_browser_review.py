@@ -4,9 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from analysis.models import DivergenceTag
-from .conftest import add_vote, make_item
 
 from ..typebrowser import PASSWORD
+from .conftest import add_vote, make_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

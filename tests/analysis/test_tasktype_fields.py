@@ -11,10 +11,10 @@ from analysis import services
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.derailment.plugin import NEVER_POSITION, derailment_distance
-from .conftest import add_value
 
 from ..factories import MembershipFactory, ProjectFactory, UserFactory
 from ..typedata import thread_record, tom_record
+from .conftest import add_value
 
 pytestmark = pytest.mark.django_db
 NAN = math.nan

@@ -15,10 +15,10 @@ from nltk.metrics.distance import masi_distance as nltk_masi
 from analysis import services
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
-from .conftest import add_value
 
 from ..factories import MembershipFactory, ProjectFactory, UserFactory
 from ..typedata import thread_record
+from .conftest import add_value
 
 pytestmark = pytest.mark.django_db
 TONES = ["Irony", "Mocking", "Impatience"]

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from annotate.models import Item, Membership
-from .conftest import add_value
 
 from ..factories import MembershipFactory, ProjectFactory, UserFactory
 from ..stats.test_box_agreement import package_alpha
+from .conftest import add_value
 
 pytestmark = pytest.mark.django_db
 NAN = math.nan
