@@ -1,7 +1,9 @@
 # Dissensus developer commands. Every tool runs from .venv explicitly; no activated venv needed.
 #
 #   make install   create .venv and install the project with its dev extras (skipped when current)
+#   make install-app  the same without the dev extras: only what the app needs to run
 #   make demo      local demo: SQLite + embedded broker unless DATABASE_URL / CELERY_BROKER_URL set
+#                  (installs only what the app needs; bin/manage runs manage.py in its environment)
 #   make test      the whole suite on PostgreSQL (DATABASE_URL, PYTEST_ARGS="-k foo -x" to narrow)
 #   make check     ruff lint, ruff format check, mypy
 
@@ -16,14 +18,17 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 # unchanged one is a no-op. A recreated .venv (new pyvenv.cfg) also reinstalls.
 PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 INSTALL_STAMP := var/.installed-$(PYPROJECT_HASH)
+APP_STAMP := var/.installed-app-$(PYPROJECT_HASH)
 
 PORT ?= 8000
 PYTEST_ARGS ?=
 MYPY_TARGETS ?= config core stats annotate analysis models_runtime
 
-.PHONY: install demo test check
+.PHONY: install install-app demo test check
 
 install: $(INSTALL_STAMP)
+
+install-app: $(APP_STAMP)
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +37,15 @@ $(INSTALL_STAMP): $(VENV)/pyvenv.cfg
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@mkdir -p var
 	@rm -f var/.installed-*
-	@touch $@
+	@touch $@ $(APP_STAMP)
 
-demo: install
+# The app alone (no test, lint or benchmark tools): what `make demo` needs. A dev install counts.
+$(APP_STAMP): $(VENV)/pyvenv.cfg
+	@if [ -f $(INSTALL_STAMP) ]; then touch $@; else \
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -e . && \
+	mkdir -p var && rm -f var/.installed-app-* && touch $@; fi
+
+demo: install-app
 	PORT="$(PORT)" bin/demo
 
 # pytest-django creates (and drops) the test database test_<name> itself.
