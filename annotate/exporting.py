@@ -48,12 +48,8 @@ def export_shapes(project: Project) -> tuple[str, ...]:
 
 def export_shape_specs(project: Project) -> list[ExportShape]:
     """Every shape of a project's export with its declared options (the base shapes have none)."""
-    base = [ExportShape(name, rows=_no_rows) for name in BASE_SHAPES]
+    base = [ExportShape(name) for name in BASE_SHAPES]
     return base + list(get_task_type(project.task_type).export_shapes())
-
-
-def _no_rows(records: Any) -> Iterator[dict[str, Any]]:  # the base shapes are built below
-    raise NotImplementedError
 
 
 def shape_options(project: Project, *, shape: str, options: Mapping[str, str]) -> dict[str, str]:
@@ -224,25 +220,28 @@ def export_rows(
     options: Mapping[str, str] | None = None,
     include_flagged: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Rows of one shape; ``options`` are the shape's own filters (e.g. ``diverging``).
+    """Rows of one shape; ``options`` are the shape's own, as its task type declares them
+    (``ExportShape.options``); one it does not declare is an ``InvalidInput``.
 
     Annotations of flagged annotators (paused for low gold accuracy or by a lead) are left out
     unless ``include_flagged``.
     """
-    if shape == "annotations":
-        return annotation_rows(project, identities=identities, include_flagged=include_flagged)
-    if shape == "items":
-        return item_rows(project, identities=identities, include_flagged=include_flagged)
     extra = {spec.name: spec for spec in get_task_type(project.task_type).export_shapes()}
-    if shape not in extra:
+    if shape not in BASE_SHAPES and shape not in extra:
         raise InvalidInput(
             f"unknown export shape {shape!r} for this project "
             f"(use one of {', '.join(export_shapes(project))})",
             detail=[FieldError("shape", f"unknown shape {shape!r}")],
         )
     checked = shape_options(project, shape=shape, options=dict(options or {}))
+    if shape == "annotations":
+        return annotation_rows(project, identities=identities, include_flagged=include_flagged)
+    if shape == "items":
+        return item_rows(project, identities=identities, include_flagged=include_flagged)
     records = item_records(project, identities=identities, include_flagged=include_flagged)
-    return extra[shape].rows(records, **checked)
+    rows = extra[shape].rows
+    assert rows is not None  # only the platform's own shapes have none
+    return rows(records, **checked)
 
 
 # --- formats

@@ -106,7 +106,8 @@ class ExportShape:
     """
 
     name: str
-    rows: Callable[..., Iterator[dict[str, Any]]]
+    # ``None`` only for the platform's own shapes (``annotate.exporting.BASE_SHAPES``).
+    rows: Callable[..., Iterator[dict[str, Any]]] | None = None
     options: tuple[ShapeOption, ...] = ()
     help: str = ""
 
