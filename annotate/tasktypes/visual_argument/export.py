@@ -24,8 +24,7 @@ def box_rows(
     """One row per visual premise box, in pixels and normalised to [0, 1] by the image size,
     with the image path; the item's reference boxes too (annotator ``reference``) unless
     ``include_reference=no``."""
-    if include_reference not in {"yes", "no"}:
-        raise ValueError("include_reference must be yes or no")
+    INCLUDE_REFERENCE_OPTION.check(include_reference)
     return _box_rows(records, include_reference=include_reference == "yes")
 
 
