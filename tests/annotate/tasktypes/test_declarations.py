@@ -94,6 +94,14 @@ def test_every_shape_option_default_is_one_of_its_choices():
                 assert option.check(option.default) == option.default
 
 
+def test_no_shape_option_takes_the_name_of_a_parameter_every_shape_has():
+    from annotate.api.views import EXPORT_PARAMS
+
+    for plugin in task_types():
+        for shape in plugin.export_shapes():
+            assert not {option.name for option in shape.options} & set(EXPORT_PARAMS)
+
+
 def test_an_option_the_shape_does_not_declare_is_a_400_naming_it(project, lead, api):
     client = api(lead)
     url = f"/api/v1/projects/{project.pk}/export/"
