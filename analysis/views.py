@@ -17,18 +17,18 @@ from django.views.decorators.http import require_POST
 
 from annotate.models import Item, Project
 from annotate.tasktypes import get_task_type
+from annotate.tasktypes.base import DivergenceSpec
 from annotate.web import lead_project_for_page
 from core.errors import InvalidInput, NotFound
 from core.web import is_htmx
 
 from . import charts, selectors, services
 
-REVIEW_FILTERS = {
-    "untagged": "Not yet tagged",
-    "all": "All diverging",
-    "diverging_significant": "Significant only",
-    "tagged": "Tagged",
-}
+
+def _review_filters(spec: DivergenceSpec | None) -> dict[str, str]:
+    """The review queue's lists: untagged, all, the task type's own (by status), tagged."""
+    own = {f.name: f.label for f in spec.review_filters} if spec else {}
+    return {"untagged": "Not yet tagged", "all": "All diverging", **own, "tagged": "Tagged"}
 
 
 # --- dashboard
@@ -37,6 +37,7 @@ REVIEW_FILTERS = {
 def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[str, Any]:
     data = view.data or {}
     context: dict[str, Any] = {"project": project, "view": view, "data": data}
+    context["left_picks"] = get_task_type(project.task_type).has_position_pick
     if not data:
         return context
     context["has_reference"] = any(f.get("reference_n") for f in data["fields"])
@@ -100,10 +101,13 @@ def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
 # --- review queue
 
 
-def _queue(project: Project, data: dict[str, Any] | None, which: str) -> list[tuple[int, str]]:
+def _queue(
+    project: Project, spec: DivergenceSpec, data: dict[str, Any] | None, which: str
+) -> list[tuple[int, str]]:
     rows = ((data or {}).get("divergence") or {}).get("diverging_items") or []
-    if which == "diverging_significant":
-        return [(i, s) for i, s in rows if s == "diverging_significant"]
+    by_status = {f.name: f.statuses for f in spec.review_filters}
+    if which in by_status:
+        return [(i, s) for i, s in rows if s in by_status[which]]
     if which in ("untagged", "tagged"):
         tagged = selectors.tagged_item_ids(project=project, item_ids=[i for i, _ in rows])
         return [(i, s) for i, s in rows if (i in tagged) == (which == "tagged")]
@@ -118,13 +122,13 @@ def _review_context(
     if spec is None:
         raise Http404("this task type has no divergence review")
     view = services.analysis_get(project=project)
-    queue = _queue(project, view.data, which)
+    queue = _queue(project, spec, view.data, which)
     ids = [i for i, _ in queue]
     position = ids.index(item_id) if item_id in ids else 0
     context: dict[str, Any] = {
         "project": project,
         "which": which,
-        "filters": REVIEW_FILTERS,
+        "filters": _review_filters(spec),
         "n_queue": len(ids),
         "view": view,
     }
@@ -170,9 +174,10 @@ def _review_context(
     return context
 
 
-def _which(request: HttpRequest) -> str:
+def _which(request: HttpRequest, project: Project) -> str:
     which = request.GET.get("show") or request.POST.get("show") or "untagged"
-    return which if which in REVIEW_FILTERS else "untagged"
+    filters = _review_filters(get_task_type(project.task_type).divergence())
+    return which if which in filters else "untagged"
 
 
 def _item_param(raw: str | None) -> int | None:
@@ -186,7 +191,7 @@ def _item_param(raw: str | None) -> int | None:
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
     project = lead_project_for_page(request, project_id)
     item_id = _item_param(request.GET.get("item"))
-    context = _review_context(request, project, _which(request), item_id)
+    context = _review_context(request, project, _which(request, project), item_id)
     if is_htmx(request):
         return render(request, "analysis/_partials/review_item.html", context)
     return render(request, "analysis/review.html", context)
@@ -197,7 +202,7 @@ def review(request: HttpRequest, project_id: int) -> HttpResponse:
 def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     """Save the item's categories and note, then show the next item of the queue."""
     project = lead_project_for_page(request, project_id)
-    which = _which(request)
+    which = _which(request, project)
     try:
         category_ids = [int(c) for c in request.POST.getlist("categories")]
     except ValueError:

@@ -21,7 +21,8 @@ from django.conf import settings
 from annotate.models import Item, Project
 from annotate.selectors import annotations_for_aggregates, keyset_chunks
 from annotate.tasktypes import ItemSummary, get_task_type
-from core.errors import InvalidInput
+from annotate.tasktypes.base import ExportShape
+from core.errors import FieldError, InvalidInput
 
 FORMATS = {
     "jsonl": ("application/x-ndjson", "jsonl"),
@@ -40,7 +41,40 @@ def annotator_pseudonym(*, project_id: int, user_id: int) -> str:
 
 
 def export_shapes(project: Project) -> tuple[str, ...]:
-    return BASE_SHAPES + tuple(get_task_type(project.task_type).export_shapes())
+    return BASE_SHAPES + tuple(
+        shape.name for shape in get_task_type(project.task_type).export_shapes()
+    )
+
+
+def export_shape_specs(project: Project) -> list[ExportShape]:
+    """Every shape of a project's export with its declared options (the base shapes have none)."""
+    base = [ExportShape(name) for name in BASE_SHAPES]
+    return base + list(get_task_type(project.task_type).export_shapes())
+
+
+def shape_options(project: Project, *, shape: str, options: Mapping[str, str]) -> dict[str, str]:
+    """``options`` checked against the shape's declarations: an option the shape does not
+    declare, or a value not among its choices, is an ``InvalidInput`` naming the option."""
+    declared = {
+        option.name: option
+        for spec in export_shape_specs(project)
+        if spec.name == shape
+        for option in spec.options
+    }
+    checked = {}
+    for name, value in options.items():
+        option = declared.get(name)
+        if option is None:
+            known = ", ".join(declared) or "none"
+            raise InvalidInput(
+                f"{name!r} is not an option of the {shape} shape (its options: {known})",
+                detail=[FieldError("options", f"{name!r} is not an option of the {shape} shape")],
+            )
+        try:
+            checked[name] = option.check(value)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), detail=[FieldError("options", str(exc))]) from None
+    return checked
 
 
 def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str], str]:
@@ -186,27 +220,28 @@ def export_rows(
     options: Mapping[str, str] | None = None,
     include_flagged: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Rows of one shape; ``options`` are the shape's own filters (e.g. ``diverging``).
+    """Rows of one shape; ``options`` are the shape's own, as its task type declares them
+    (``ExportShape.options``); one it does not declare is an ``InvalidInput``.
 
     Annotations of flagged annotators (paused for low gold accuracy or by a lead) are left out
     unless ``include_flagged``.
     """
+    extra = {spec.name: spec for spec in get_task_type(project.task_type).export_shapes()}
+    if shape not in BASE_SHAPES and shape not in extra:
+        raise InvalidInput(
+            f"unknown export shape {shape!r} for this project "
+            f"(use one of {', '.join(export_shapes(project))})",
+            detail=[FieldError("shape", f"unknown shape {shape!r}")],
+        )
+    checked = shape_options(project, shape=shape, options=dict(options or {}))
     if shape == "annotations":
         return annotation_rows(project, identities=identities, include_flagged=include_flagged)
     if shape == "items":
         return item_rows(project, identities=identities, include_flagged=include_flagged)
-    extra = get_task_type(project.task_type).export_shapes()
-    if shape not in extra:
-        raise InvalidInput(
-            f"unknown export shape {shape!r} for this project "
-            f"(use one of {', '.join(export_shapes(project))})",
-            detail=[{"field": "shape", "message": f"unknown shape {shape!r}"}],
-        )
-    try:
-        records = item_records(project, identities=identities, include_flagged=include_flagged)
-        return extra[shape](records, **dict(options or {}))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(str(exc), detail=[{"field": "options", "message": str(exc)}]) from None
+    records = item_records(project, identities=identities, include_flagged=include_flagged)
+    rows = extra[shape].rows
+    assert rows is not None  # only the platform's own shapes have none
+    return rows(records, **checked)
 
 
 # --- formats
@@ -324,5 +359,5 @@ def export_bytes(rows: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[bytes]
         return parquet_bytes(rows)
     raise InvalidInput(
         f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})",
-        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+        detail=[FieldError("format", f"unknown format {fmt!r}")],
     )

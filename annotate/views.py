@@ -45,7 +45,7 @@ def project_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "project": project,
         "progress": selectors.project_progress(project=project),
         "members": project.memberships.select_related("user").order_by("role", "user__username"),
-        "shapes": exporting.export_shapes(project),
+        "shapes": exporting.export_shape_specs(project),
         "formats": list(exporting.FORMATS),
         "adapters": sorted(get_task_type(project.task_type).adapters()),
     }

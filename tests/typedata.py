@@ -8,7 +8,7 @@ import io
 import json
 import zipfile
 
-from annotate.tasktypes.derailment.plugin import PAPER_COLUMNS as PAPER_COLUMNS_LONG_LAYOUT
+from annotate.tasktypes.derailment.adapters import PAPER_COLUMNS as PAPER_COLUMNS_LONG_LAYOUT
 
 PAPER_COLUMNS = [
     "title",

@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from annotate import exporting, selectors, services
 from annotate.models import Membership
-from annotate.tasktypes import get_task_type
-from core.errors import Forbidden, InvalidInput
+from annotate.tasktypes import get_task_type, task_types
+from core.errors import FieldError, Forbidden, InvalidInput
 from core.records import detect_format
 
 from . import serializers as s
@@ -191,6 +191,28 @@ class AnnotationsApi(ListAPIView):
         return selectors.annotations_list(project=project, user=self.request.user)
 
 
+# Query parameters every shape takes; any other is one of the shape's own options.
+EXPORT_PARAMS = ("format", "shape", "identities", "include_flagged")
+
+
+def _shape_option_parameters() -> list[OpenApiParameter]:
+    """The options the task types declare on their shapes, one query parameter per name."""
+    seen: dict[str, OpenApiParameter] = {}
+    for plugin in task_types():
+        for spec in plugin.export_shapes():
+            for option in spec.options:
+                seen.setdefault(
+                    option.name,
+                    OpenApiParameter(
+                        option.name,
+                        enum=list(option.values()),
+                        required=False,
+                        description=f"{spec.name}: {option.help or option.label}",
+                    ),
+                )
+    return list(seen.values())
+
+
 class ExportApi(APIView):
     @extend_schema(
         parameters=[
@@ -199,8 +221,7 @@ class ExportApi(APIView):
                 "shape",
                 str,
                 required=False,
-                description="annotations, items, or a "
-                "task type's own shape such as preference_pairs",
+                description="annotations, items, or one of the task type's own shapes",
             ),
             OpenApiParameter(
                 "identities",
@@ -208,7 +229,6 @@ class ExportApi(APIView):
                 required=False,
                 description="real usernames instead of pseudonymous annotator ids",
             ),
-            OpenApiParameter("diverging", enum=["keep", "drop", "only"], required=False),
             OpenApiParameter(
                 "include_flagged",
                 bool,
@@ -216,6 +236,7 @@ class ExportApi(APIView):
                 description="keep the annotations of flagged (paused) annotators, "
                 "left out by default",
             ),
+            *_shape_option_parameters(),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
@@ -227,9 +248,9 @@ class ExportApi(APIView):
         if fmt not in exporting.FORMATS:
             raise InvalidInput(
                 f"format must be one of {', '.join(exporting.FORMATS)}",
-                detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+                detail=[FieldError("format", f"unknown format {fmt!r}")],
             )
-        options = {key: params[key] for key in ("diverging",) if key in params}
+        options = {key: value for key, value in params.items() if key not in EXPORT_PARAMS}
         rows = exporting.export_rows(
             project,
             shape=shape,

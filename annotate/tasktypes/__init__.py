@@ -30,6 +30,11 @@ def get_task_type(name: str) -> TaskType:
         ) from None
 
 
+def task_types() -> list[TaskType]:
+    """Every registered task type, in the order of registration."""
+    return list(_REGISTRY.values())
+
+
 def task_type_choices() -> list[tuple[str, str]]:
     return [(name, plugin.label) for name, plugin in sorted(_REGISTRY.items())]
 
@@ -45,4 +50,5 @@ __all__ = [
     "get_task_type",
     "register",
     "task_type_choices",
+    "task_types",
 ]

@@ -2,8 +2,10 @@
 
 A task type owns its item and annotation schemas (pydantic v2, the one schema language of the
 project), the import adapters that turn foreign rows into its items, the annotator template, how
-an annotator's form becomes a canonical value, and its export columns. Nothing outside
-``annotate/tasktypes/<type>.py`` and its templates branches on a task type's name.
+an annotator's form becomes a canonical value, its configuration schema, its export shapes and
+their options, and its review filters. Nothing outside ``annotate/tasktypes/<type>/`` and its
+templates and static files branches on a task type's name: the API, the commands and the pages
+render these declarations generically.
 """
 
 from __future__ import annotations
@@ -60,6 +62,77 @@ class ImportSource:
     stream: Any
     fmt: str | None
     finish: Callable[[Iterator[tuple[int, Any]]], Iterator[tuple[int, Any]]] | None = None
+
+
+class ConfigInvalid(SchemaError, ValueError):
+    """A project configuration does not fit its task type's ``config_schema``.
+
+    A ``SchemaError`` (its ``errors`` name each ``config.<key>``) and a ``ValueError`` (what the
+    project service turns into a 400 on ``config``)."""
+
+
+@dataclass(frozen=True)
+class ShapeOption:
+    """An option of an export shape (``ExportShape.options``): a choice among fixed values.
+
+    The export API takes it as a query parameter, the ``export`` command as ``--<name>`` (dashes
+    for underscores), and the project page as a select; ``default`` is used when it is not given.
+    """
+
+    name: str
+    label: str
+    choices: tuple[tuple[str, str], ...]
+    default: str
+    help: str = ""
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(value for value, _label in self.choices)
+
+    def check(self, value: str) -> str:
+        """``value`` when it is one of the choices; ``ValueError`` naming the option otherwise."""
+        if value not in self.values():
+            values = self.values()
+            listed = ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+            raise ValueError(f"{self.name} must be {listed}")
+        return value
+
+
+@dataclass(frozen=True)
+class ExportShape:
+    """A task type's own export shape (beyond ``annotations`` and ``items``).
+
+    ``rows(records, **options)`` turns ``(item, labels, summary)`` records into rows; every
+    option it takes is declared in ``options``, and arrives checked against its choices.
+    """
+
+    name: str
+    # ``None`` only for the platform's own shapes (``annotate.exporting.BASE_SHAPES``).
+    rows: Callable[..., Iterator[dict[str, Any]]] | None = None
+    options: tuple[ShapeOption, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """A list of the leads' review queue beyond "untagged", "all" and "tagged": the diverging
+    items whose agreement status is one of ``statuses`` (``DivergenceSpec.review_filters``)."""
+
+    name: str
+    label: str
+    statuses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A task type's demo project for ``manage.py demo_setup``: its name and instructions, and
+    the items as the bytes of an import (``fmt``; ``adapter``, when set, names one of the type's
+    import adapters), so the demo goes through the same import path as real data."""
+
+    project_name: str
+    instructions: str
+    data: Callable[[], bytes]
+    fmt: str | None = None
+    adapter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +201,8 @@ class DivergenceSpec:
     picks_winner: Callable[[Mapping[str, Any]], bool | None]
     # The template showing one item in the leads' review queue (context: ``item``, ``payload``).
     review_template: str = ""
+    # Lists of the review queue by agreement status, shown between "all" and "tagged".
+    review_filters: tuple[ReviewFilter, ...] = ()
 
 
 class TaskType:
@@ -142,6 +217,8 @@ class TaskType:
     annotator_scripts: ClassVar[tuple[str, ...]] = ()
     annotator_styles: ClassVar[tuple[str, ...]] = ()
     default_config: ClassVar[dict[str, Any]] = {}
+    # The project configuration's schema; ``validate_config`` checks a configuration with it.
+    config_schema: ClassVar[type[BaseModel] | None] = None
     # Columns of the platform's own CSV layout holding JSON (lists, objects).
     csv_json_columns: ClassVar[frozenset[str]] = frozenset({"metadata"})
 
@@ -170,6 +247,13 @@ class TaskType:
         return {**self.default_config, **project_config}
 
     def validate_config(self, project_config: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration as given (defaults are filled in by ``config``), once it fits
+        ``config_schema``; ``ConfigInvalid`` names each key that does not."""
+        if self.config_schema is not None:
+            try:
+                validate_model(self.config_schema, dict(project_config), prefix="config.")
+            except SchemaError as exc:
+                raise ConfigInvalid(exc.errors) from None
         return dict(project_config)
 
     # --- import
@@ -237,6 +321,12 @@ class TaskType:
         """``left`` or ``right``: the on-screen side an annotation picked (position bias)."""
         return None
 
+    @property
+    def has_position_pick(self) -> bool:
+        """Whether annotations pick an on-screen side (``position_pick`` is overridden), so the
+        dashboard's "left picks" column means something for this type."""
+        return type(self).position_pick is not TaskType.position_pick
+
     def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
         labels = [self.label_of(value) for value in values]
         counts = Counter(labels)
@@ -252,10 +342,14 @@ class TaskType:
             agreement_status=self.agreement_status(labels),
         )
 
+    def demo(self) -> Demo | None:
+        """The type's demo project (``manage.py demo_setup``), if it has one."""
+        return None
+
     def export_item_fields(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Every field of the item schema, in schema order, so export columns never vary."""
         return {name: payload.get(name) for name in self.item_schema.model_fields}
 
-    def export_shapes(self) -> dict[str, Callable[..., Iterator[dict[str, Any]]]]:
-        """Export shapes beyond ``annotations`` and ``items``."""
-        return {}
+    def export_shapes(self) -> tuple[ExportShape, ...]:
+        """Export shapes beyond ``annotations`` and ``items``, with their options."""
+        return ()

@@ -10,7 +10,7 @@ import pytest
 from analysis import services
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
-from annotate.tasktypes.derailment.plugin import NEVER_POSITION, derailment_distance
+from annotate.tasktypes.derailment.analysis import NEVER_POSITION, derailment_distance
 
 from ..factories import MembershipFactory, ProjectFactory, UserFactory
 from ..typedata import thread_record, tom_record

@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from annotate import services
-from annotate.demo_data import DEMO_PAIRS, DEMO_PROJECT_NAME
 from annotate.models import Annotation, Item, Membership, Project
+from annotate.tasktypes.preference_pair.demo import DEMO_PAIRS, DEMO_PROJECT_NAME
 from tests.factories import pair_record
 
 

@@ -1,4 +1,4 @@
-"""demo_setup also creates one demo project per task type beyond preference pairs, through the
+"""demo_setup creates one demo project per task type (each type supplies its demo), through the
 types' own import adapters, with images drawn by the project."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from annotate.demo_data_more import DEMO_MORE
 from annotate.models import Item, Membership, Project
-from annotate.tasktypes import get_task_type
+from annotate.tasktypes import task_types
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +33,10 @@ def test_demo_setup_creates_a_project_of_each_task_type(db):
         "tom",
         "visual_argument",
     }
-    for name, task_type, *_ in DEMO_MORE:
+    for plugin in task_types():
+        name = plugin.demo().project_name
         project = Project.objects.get(name=name)
-        assert project.task_type == task_type
+        assert project.task_type == plugin.name
         assert f"Demo project {project.pk}: {name}" in output
         roles = dict(
             Membership.objects.filter(project=project).values_list("user__username", "role")
@@ -48,7 +48,6 @@ def test_demo_setup_creates_a_project_of_each_task_type(db):
             "carol": "annotator",
         }
         assert Item.objects.filter(project=project).count() >= 3
-        plugin = get_task_type(task_type)
         for item in Item.objects.filter(project=project):
             plugin.validate_item(item.payload)  # still valid against its own schema
 

@@ -493,10 +493,15 @@ def test_exporting_rejects_bad_shape_format_and_options_eagerly(project, voted):
     with pytest.raises(InvalidInput) as unknown_option:
         exporting.export_rows(project, shape="preference_pairs", options={"colour": "red"})
 
-    assert bad_shape.value.detail == [{"field": "shape", "message": "unknown shape 'everything'"}]
-    assert bad_format.value.detail == [{"field": "format", "message": "unknown format 'xml'"}]
+    assert bad_shape.value.as_dict()["errors"] == [
+        {"field": "shape", "message": "unknown shape 'everything'"}
+    ]
+    assert bad_format.value.as_dict()["errors"] == [
+        {"field": "format", "message": "unknown format 'xml'"}
+    ]
     assert "diverging" in bad_filter.value.message
-    assert unknown_option.value.detail[0]["field"] == "options"
+    assert unknown_option.value.as_dict()["errors"][0]["field"] == "options"
+    assert "colour" in unknown_option.value.message
 
 
 def test_export_shapes_of_a_preference_pair_project(project):

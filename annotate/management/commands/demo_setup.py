@@ -1,4 +1,5 @@
-"""``manage.py demo_setup``: a demo project, a lead and three annotators, ready to label.
+"""``manage.py demo_setup``: a demo project per task type, a lead and three annotators, ready to
+label. Each task type supplies its demo (``TaskType.demo``); the registry's order is kept.
 
 Idempotent: users and the project are reused by name, items by ``external_id`` (they go through
 the real import path, so re-running updates them and never duplicates). Every run gives the demo
@@ -18,9 +19,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from annotate import services
-from annotate.demo_data import DEMO_INSTRUCTIONS, DEMO_PROJECT_NAME, demo_pairs_jsonl
-from annotate.demo_data_more import demo_more_projects
 from annotate.models import Membership, Project
+from annotate.services.importing import ImportResult
+from annotate.tasktypes import task_types
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -37,9 +38,35 @@ def _user_with_new_password(username: str) -> tuple[User, str]:
     return user, password
 
 
+def _demo_projects(*, lead: User, annotators: list[User]) -> list[tuple[Project, ImportResult]]:
+    """Create (or refresh) the demo project of every task type that has one."""
+    done = []
+    for plugin in task_types():
+        demo = plugin.demo()
+        if demo is None:
+            continue
+        project = Project.objects.filter(name=demo.project_name).order_by("pk").first()
+        if project is None:
+            project = services.project_create(
+                name=demo.project_name,
+                task_type=plugin.name,
+                created_by=lead,
+                overlap=3,
+                instructions=demo.instructions,
+            )
+        services.membership_add(project=project, user=lead, role=Membership.Role.LEAD)
+        for user in annotators:
+            services.membership_add(project=project, user=user, role=Membership.Role.ANNOTATOR)
+        result = services.items_import(
+            project=project, stream=io.BytesIO(demo.data()), fmt=demo.fmt, adapter=demo.adapter
+        )
+        done.append((project, result))
+    return done
+
+
 class Command(BaseCommand):
     help = (
-        "Create (or refresh) the demo: a preference-pair project with demo items, a lead and "
+        "Create (or refresh) the demo: a project per task type with demo items, a lead and "
         "the annotators alice, bob and carol, each with a new random password, printed."
     )
 
@@ -56,36 +83,19 @@ class Command(BaseCommand):
             lead.user_permissions.add(
                 Permission.objects.get(content_type__app_label="annotate", codename="add_project")
             )
-            project = Project.objects.filter(name=DEMO_PROJECT_NAME).order_by("pk").first()
-            if project is None:
-                project = services.project_create(
-                    name=DEMO_PROJECT_NAME,
-                    task_type="preference_pair",
-                    created_by=lead,
-                    overlap=3,
-                    instructions=DEMO_INSTRUCTIONS,
-                )
-            services.membership_add(project=project, user=lead, role=Membership.Role.LEAD)
             accounts = [(lead, "lead", lead_password)]
             for username in ANNOTATOR_USERNAMES:
                 user, password = _user_with_new_password(username)
-                services.membership_add(project=project, user=user, role=Membership.Role.ANNOTATOR)
                 accounts.append((user, "annotator", password))
-            result = services.items_import(
-                project=project, stream=io.BytesIO(demo_pairs_jsonl()), fmt="jsonl"
-            )
-            # One more demo project per task type (derailment, tom, visual_argument).
-            more = demo_more_projects(lead=lead, annotators=[user for user, *_ in accounts[1:]])
+            projects = _demo_projects(lead=lead, annotators=[user for user, *_ in accounts[1:]])
 
         write = self.stdout.write
-        write(self.style.SUCCESS(f"Demo project {project.pk}: {project.name}"))
-        write(
-            f"  items: {result.created} created, {result.updated} updated "
-            f"(overlap {project.overlap})"
-        )
-        for extra, extra_result in more:
-            write(self.style.SUCCESS(f"Demo project {extra.pk}: {extra.name}"))
-            write(f"  items: {extra_result.created} created, {extra_result.updated} updated")
+        for project, result in projects:
+            write(self.style.SUCCESS(f"Demo project {project.pk}: {project.name}"))
+            write(
+                f"  items: {result.created} created, {result.updated} updated "
+                f"(overlap {project.overlap})"
+            )
         write("")
         write(f"Log in at {url} as one of:")
         write("")

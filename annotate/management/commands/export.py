@@ -13,7 +13,23 @@ from tqdm import tqdm
 
 from annotate import exporting
 from annotate.models import Project
+from annotate.tasktypes import task_types
+from annotate.tasktypes.base import ShapeOption
 from core.errors import InvalidInput
+
+
+def _declared_options() -> dict[str, tuple[ShapeOption, list[str]]]:
+    """Every option the task types declare on their shapes: name -> (option, shape names)."""
+    options: dict[str, tuple[ShapeOption, list[str]]] = {}
+    for plugin in task_types():
+        for spec in plugin.export_shapes():
+            for option in spec.options:
+                options.setdefault(option.name, (option, []))[1].append(spec.name)
+    return options
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def _counted(rows: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str, Any]]:
@@ -24,8 +40,8 @@ def _counted(rows: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str, An
 
 class Command(BaseCommand):
     help = (
-        "Export a project's rows (annotations, items, or a task type's own shape such as "
-        "preference_pairs) as JSON Lines, CSV or Parquet, streamed at constant memory."
+        "Export a project's rows (annotations, items, or one of its task type's own shapes, "
+        "with their options) as JSON Lines, CSV or Parquet, streamed at constant memory."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +49,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--shape",
             default="annotations",
-            help="annotations (default), items, or a task type's shape such as preference_pairs",
+            help="annotations (default), items, or one of the task type's own shapes",
         )
         parser.add_argument(
             "--format", choices=list(exporting.FORMATS), default="jsonl", dest="fmt"
@@ -48,11 +64,14 @@ class Command(BaseCommand):
             action="store_true",
             help="real usernames instead of pseudonymous annotator ids",
         )
-        parser.add_argument(
-            "--diverging",
-            choices=["keep", "drop", "only"],
-            help="preference_pairs: keep (default), drop or keep only the diverging items",
-        )
+        # One flag per option the task types declare on their shapes (e.g. --diverging).
+        for name, (option, shapes) in _declared_options().items():
+            parser.add_argument(
+                _flag(name),
+                dest=f"shape_option_{name}",
+                choices=list(option.values()),
+                help=f"{', '.join(shapes)}: {option.help or option.label}",
+            )
         parser.add_argument(
             "--include-flagged",
             action="store_true",
@@ -67,16 +86,26 @@ class Command(BaseCommand):
         fmt: str,
         output: str | None,
         identities: bool,
-        diverging: str | None,
         include_flagged: bool = False,
         **options: Any,
     ) -> None:
         project = Project.objects.filter(pk=project_id).first()
         if project is None:
             raise CommandError(f"no project with id {project_id}")
-        if diverging is not None and shape in exporting.BASE_SHAPES:
-            raise CommandError(f"--diverging does not apply to the {shape} shape")
-        options_for_shape = {"diverging": diverging} if diverging is not None else {}
+        options_for_shape = {
+            name: options[f"shape_option_{name}"]
+            for name in _declared_options()
+            if options.get(f"shape_option_{name}") is not None
+        }
+        declared = {
+            option.name
+            for spec in exporting.export_shape_specs(project)
+            if spec.name == shape
+            for option in spec.options
+        }
+        for name in options_for_shape:
+            if name not in declared and shape in exporting.export_shapes(project):
+                raise CommandError(f"{_flag(name)} does not apply to the {shape} shape")
         try:
             rows = exporting.export_rows(
                 project,

@@ -6,57 +6,19 @@ the responses in a random left/right order, stored per assignment as ``shown_ord
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from statistics import fmean
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from typing import Any
 
 from core.errors import FieldError
-from stats.preference import (
-    DIVERGING_STATUSES,
-    SCALE,
-    AgreementStatus,
-    preference_agreement_status,
-)
+from stats.preference import SCALE, preference_agreement_status
 
-from ..base import AgreementField, DivergenceSpec, ItemSummary, TaskType, not_blank
-
-NonEmptyText = Annotated[
-    str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(not_blank)
-]
-Vote = Annotated[int, Field(strict=True, ge=-2, le=2)]
-
-
-class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str = Field(max_length=200_000)
-
-
-class PreferencePairItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: NonEmptyText
-    context: list[Turn] = Field(default_factory=list)
-    response_a: NonEmptyText
-    response_b: NonEmptyText
-    model_a: str | None = Field(default=None, max_length=200)
-    model_b: str | None = Field(default=None, max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class PreferenceAnnotation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    preference: Vote
-    aspects: dict[str, Vote] = Field(default_factory=dict)
-    rationale: str = Field(default="", max_length=10_000)
-    flags: list[str] = Field(default_factory=list, max_length=20)
-
+from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummary, TaskType
+from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
+from .demo import DEMO
+from .export import EXPORT_SHAPES
+from .schemas import PreferenceAnnotation, PreferenceConfig, PreferencePairItem
 
 # The annotator's scale, left to right on screen; keys 1..5 pick these.
 SHOWN_SCALE = [
@@ -75,15 +37,8 @@ class PreferencePair(TaskType):
     annotation_schema = PreferenceAnnotation
     annotator_template = "annotate/tasktypes/preference_pair.html"
     default_config = {"aspects": [], "flags": ["cannot judge", "harmful content"]}
+    config_schema = PreferenceConfig
     csv_json_columns = frozenset({"context", "metadata"})
-
-    def validate_config(self, project_config: Mapping[str, Any]) -> dict[str, Any]:
-        config = dict(project_config)
-        for key in ("aspects", "flags"):
-            value = config.get(key, self.default_config[key])
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise ValueError(f"config.{key} must be a list of non-empty strings")
-        return config
 
     def check_annotation(
         self, value: dict[str, Any], *, config: Mapping[str, Any], payload: Mapping[str, Any]
@@ -174,38 +129,12 @@ class PreferencePair(TaskType):
         summary.extra["mean_preference"] = fmean(votes) if votes else None
         return summary
 
-    def export_shapes(self) -> dict[str, Any]:
-        return {"preference_pairs": preference_pair_rows}
+    def export_shapes(self) -> tuple[ExportShape, ...]:
+        return EXPORT_SHAPES
 
     # --- analysis
     def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
-        """The signed scale as ordinal and interval data, the side alone (A / tie / B) as nominal
-        data (the primary field: annotator agreement and model accuracy), each aspect ordinal."""
-        fields = [
-            AgreementField(
-                "side",
-                "Side (A / tie / B)",
-                "nominal",
-                path=("preference",),
-                transform=_side,
-                primary=True,
-                value_labels={"-1": "A", "0": "tie", "1": "B"},
-            ),
-            AgreementField("preference", "Preference (ordinal)", "ordinal", path=("preference",)),
-            AgreementField(
-                "preference_interval", "Preference (interval)", "interval", path=("preference",)
-            ),
-        ]
-        for aspect in self.config(config)["aspects"]:
-            fields.append(
-                AgreementField(
-                    f"aspect:{aspect}",
-                    f"Aspect: {aspect} (ordinal)",
-                    "ordinal",
-                    path=("aspects", aspect),
-                )
-            )
-        return fields
+        return agreement_fields(self.config(config)["aspects"])
 
     def divergence(self) -> DivergenceSpec:
         return PREFERENCE_DIVERGENCE
@@ -217,86 +146,5 @@ class PreferencePair(TaskType):
         chosen = "a" if vote < 0 else "b"
         return "left" if shown_order["left"] == chosen else "right"
 
-
-def _side(votes: Any) -> Any:
-    """-1 for A, 0 for a tie, +1 for B (NaN stays NaN); works on floats and NumPy arrays."""
-    return (votes > 0) * 1.0 - (votes < 0) * 1.0 + votes * 0.0
-
-
-def _texts(payload: Mapping[str, Any]) -> tuple[str, str]:
-    return str(payload.get("response_a", "")), str(payload.get("response_b", ""))
-
-
-def _uncertainty(score: float | None, distribution: Mapping[str, Any] | None) -> float | None:
-    """``-|P(B better) - 0.5|`` from the score; else the entropy of the label distribution."""
-    if score is not None:
-        return -abs(float(score) - 0.5)
-    if distribution:
-        probabilities = [float(p) for p in distribution.values() if float(p) > 0]
-        return -sum(p * math.log(p) for p in probabilities)
-    return None
-
-
-def _picks_winner(value: Mapping[str, Any]) -> bool | None:
-    preference = value.get("preference")
-    return None if preference is None else int(preference) != 0
-
-
-PREFERENCE_DIVERGENCE = DivergenceSpec(
-    statuses=tuple(status.value for status in AgreementStatus),
-    diverging=frozenset(status.value for status in DIVERGING_STATUSES),
-    agreeing=frozenset({AgreementStatus.HIGH_AGREEMENT_PREFERENCE.value}),
-    status_field="preference",
-    # Zhang et al. (2024), "Diverging Preferences", Table 1: four classes and their categories.
-    default_taxonomy=(
-        ("Task underspecification", ("Task underspecification",)),
-        ("Response style", ("Verbosity", "Format", "Complexity", "Aesthetic taste")),
-        ("Refusals", ("Comply vs. refuse", "Refuse vs. refuse")),
-        ("Annotation errors", ("Hallucination or factual error", "Degenerate output")),
-    ),
-    texts=_texts,
-    uncertainty=_uncertainty,
-    picks_winner=_picks_winner,
-    review_template="analysis/review/preference_pair.html",
-)
-
-
-def preference_pair_rows(
-    records: Iterator[tuple[Any, list[Mapping[str, Any]], ItemSummary]], *, diverging: str = "keep"
-) -> Iterator[dict[str, Any]]:
-    """Training pairs: the side the humans preferred on average is ``chosen``.
-
-    ``diverging`` is ``keep`` (default), ``drop`` (leave out diverging items) or ``only``.
-    Items without votes, or whose mean vote is exactly a tie, give no pair.
-    """
-    # Checked here, not in the generator below, so that a bad option fails before streaming starts.
-    if diverging not in {"keep", "drop", "only"}:
-        raise ValueError("diverging must be keep, drop or only")
-    return _preference_pair_rows(records, diverging=diverging)
-
-
-def _preference_pair_rows(
-    records: Iterator[tuple[Any, list[Mapping[str, Any]], ItemSummary]], *, diverging: str
-) -> Iterator[dict[str, Any]]:
-    for item, _values, summary in records:
-        mean = summary.extra.get("mean_preference")
-        if not summary.n_annotations or mean is None or mean == 0:
-            continue
-        is_diverging = summary.agreement_status in {s.value for s in DIVERGING_STATUSES}
-        if (diverging == "drop" and is_diverging) or (diverging == "only" and not is_diverging):
-            continue
-        payload = item.payload
-        a_wins = mean < 0
-        yield {
-            "external_id": item.external_id,
-            "prompt": payload["prompt"],
-            "context": payload.get("context", []),
-            "chosen": payload["response_a"] if a_wins else payload["response_b"],
-            "rejected": payload["response_b"] if a_wins else payload["response_a"],
-            "chosen_model": payload.get("model_a" if a_wins else "model_b"),
-            "rejected_model": payload.get("model_b" if a_wins else "model_a"),
-            "margin": abs(mean),
-            "vote_distribution": summary.label_distribution,
-            "agreement_status": summary.agreement_status,
-            "n_annotators": summary.n_annotations,
-        }
+    def demo(self) -> Demo:
+        return DEMO

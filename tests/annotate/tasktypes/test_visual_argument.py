@@ -18,7 +18,7 @@ from annotate import exporting, services
 from annotate.images import ImageRejected, image_inspect
 from annotate.models import Item
 from annotate.tasktypes import get_task_type
-from annotate.tasktypes.visual_argument.plugin import parse_reasoning_step
+from annotate.tasktypes.visual_argument.adapters import parse_reasoning_step
 from core.errors import ImportFailed, InvalidInput, SchemaError
 from tests.factories import UserFactory
 from tests.typedata import jsonl_bytes, png_bytes, structure_value, zip_bytes

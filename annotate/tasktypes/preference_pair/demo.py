@@ -1,4 +1,4 @@
-"""Content of the demo project created by ``manage.py demo_setup``.
+"""The ``preference_pair`` demo project (``manage.py demo_setup``).
 
 Written for Dissensus (not taken from any dataset). The pairs are chosen to exercise the annotator
 page and the divergence analysis: code blocks, lists and tables, terse against verbose, a refusal
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from ..base import Demo
 
 DEMO_PROJECT_NAME = "Demo: which answer is better?"
 
@@ -386,3 +388,6 @@ A few ideas:
 def demo_pairs_jsonl() -> bytes:
     """The demo pairs in the platform's own JSON Lines import format."""
     return "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in DEMO_PAIRS).encode()
+
+
+DEMO = Demo(DEMO_PROJECT_NAME, DEMO_INSTRUCTIONS, demo_pairs_jsonl, fmt="jsonl")
