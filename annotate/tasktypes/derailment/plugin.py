@@ -29,6 +29,7 @@ from core.errors import FieldError, SchemaError, validate_model
 from stats.label_sets import label_set_agreement
 
 from ..base import AgreementField, ItemSummary, SetField, TaskType, not_blank, unanimous_or_split
+from .predictions import PREDICTIONS
 
 DEFAULT_TONES = [
     "Bitter frustration",
@@ -154,6 +155,7 @@ def derailment_rules(
 
 class Derailment(TaskType):
     name = "derailment"
+    predictions = PREDICTIONS
     label = "Derailment point"
     item_schema = DerailmentItem
     annotation_schema = DerailmentAnnotation

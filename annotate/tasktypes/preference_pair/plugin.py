@@ -23,6 +23,7 @@ from stats.preference import (
 )
 
 from ..base import AgreementField, DivergenceSpec, ItemSummary, TaskType, not_blank
+from .predictions import PREDICTIONS
 
 NonEmptyText = Annotated[
     str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(not_blank)
@@ -70,6 +71,7 @@ SHOWN_SCALE = [
 
 class PreferencePair(TaskType):
     name = "preference_pair"
+    predictions = PREDICTIONS
     label = "Preference pair"
     item_schema = PreferencePairItem
     annotation_schema = PreferenceAnnotation

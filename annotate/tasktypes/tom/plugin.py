@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from core.errors import FieldError, SchemaError
 
 from ..base import AgreementField, ItemSummary, TaskType, not_blank, unanimous_or_split
+from .predictions import PREDICTIONS
 
 KINDS = ("mental_state", "behavior", "judgment")
 KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
@@ -105,6 +106,7 @@ def is_inconsistent(payload: Mapping[str, Any], value: Mapping[str, Any]) -> boo
 
 class Tom(TaskType):
     name = "tom"
+    predictions = PREDICTIONS
     label = "Theory of mind"
     item_schema = TomItem
     annotation_schema = TomAnnotation

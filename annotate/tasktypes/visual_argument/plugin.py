@@ -48,6 +48,7 @@ from core.errors import FieldError, InvalidInput, SchemaError, validate_model
 from stats.box_agreement import box_agreement
 
 from ..base import AgreementField, ImportSource, ItemSummary, SetField, TaskType, not_blank
+from .predictions import PREDICTIONS
 
 MODES = ("structure", "identification")
 MANIFEST_NAMES = (("manifest.jsonl", "jsonl"), ("manifest.json", "json"), ("manifest.csv", "csv"))
@@ -281,6 +282,7 @@ def structure_rules(
 
 class VisualArgument(TaskType):
     name = "visual_argument"
+    predictions = PREDICTIONS
     label = "Visual argument"
     item_schema = VisualArgumentItem
     annotation_schema = StructureAnnotation
