@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
+from annotate.tasktypes import TaskType, get_task_type, task_type_choices
 from annotate.tasktypes.modeling import (
     CHAT,
     CLASSIFY_TEXTS,
@@ -36,10 +37,8 @@ from .base import (
 )
 
 
-def _task_types() -> dict[str, Any]:
-    """Every registered task type by name (imported here: the task types load Django apps)."""
-    from annotate.tasktypes import get_task_type, task_type_choices
-
+def _task_types() -> dict[str, TaskType]:
+    """Every registered task type by name."""
     return {name: get_task_type(name) for name, _label in task_type_choices()}
 
 

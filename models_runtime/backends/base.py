@@ -124,8 +124,12 @@ class MappedPredictor(Predictor):
         return cached if cached is not None else self.mapping.request(item.payload)
 
     def encode(self, item: PredictInput) -> Any:
-        """What the backend derives from the item's request (its token ids)."""
-        return getattr(self.backend, "encode")(self.mapping.request(item.payload))  # noqa: B009
+        """What the backend derives from the item's request (a transformers backend: the token
+        sequences the model reads)."""
+        encode = getattr(self.backend, "encode", None)
+        if encode is None:
+            raise AttributeError(f"{type(self.backend).__name__} encodes nothing")
+        return encode(self.mapping.request(item.payload))
 
     def batches(self, inputs: Sequence[PredictInput]) -> Iterator[list[PredictInput]]:
         requests = [self.mapping.request(item.payload) for item in inputs]
