@@ -20,6 +20,8 @@ from pydantic import BaseModel
 
 from core.errors import FieldError, SchemaError, validate_model
 
+from .modeling import Predictions
+
 
 def not_blank(text: str) -> str:
     """A pydantic after-validator for text fields: whitespace alone is not text."""
@@ -221,6 +223,8 @@ class TaskType:
     config_schema: ClassVar[type[BaseModel] | None] = None
     # Columns of the platform's own CSV layout holding JSON (lists, objects).
     csv_json_columns: ClassVar[frozenset[str]] = frozenset({"metadata"})
+    # How model backends predict this type: one mapping per operation it can use (modeling.py).
+    predictions: ClassVar[Predictions | None] = None
 
     # --- validation
     def validate_item(self, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Backend registry: kind → where its class lives and which task types it answers.
+"""Backend registry: kind → where its class lives, the operations it offers and its parameters.
+
+A backend answers a task type when the type's ``predictions`` (``annotate.tasktypes.modeling``)
+map one of the backend's operations; ``load_predictor`` composes that mapping with the loaded
+backend. A predictor's parameters are the backend's own and those of the mappings it may serve.
 
 Modules are imported on first use only (like ``django.contrib.sessions.backends``), so
 importing this package never loads torch or transformers.
@@ -11,26 +15,79 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-from .base import BackendError, ItemPrediction, PredictInput, Predictor, PredictorConfig
+from annotate.tasktypes import TaskType, get_task_type, task_type_choices
+from annotate.tasktypes.modeling import (
+    CHAT,
+    CLASSIFY_TEXTS,
+    COMPARE_OPTIONS,
+    MATCH_IMAGE,
+    SCORE_TEXTS,
+    OperationMapping,
+    mapping_for,
+)
+
+from .base import (
+    Backend,
+    BackendError,
+    ItemPrediction,
+    MappedPredictor,
+    PredictInput,
+    Predictor,
+    PredictorConfig,
+)
+
+
+def _task_types() -> dict[str, TaskType]:
+    """Every registered task type by name."""
+    return {name: get_task_type(name) for name, _label in task_type_choices()}
 
 
 @dataclass(frozen=True)
 class BackendSpec:
     kind: str
     class_path: str
-    task_types: frozenset[str]
-    #: Parameters the backend understands, with their defaults (documented in its module).
+    operations: frozenset[str]
+    #: The backend's own parameters, with their defaults (documented in its module).
     default_params: Mapping[str, Any] = field(default_factory=dict)
     needs_weights: bool = True
 
-    def params_with_defaults(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(params) - set(self.default_params))
+    def mapping(self, task_type: str) -> type[OperationMapping] | None:
+        """How ``task_type`` uses this backend, or None when it cannot."""
+        plugin = _task_types().get(task_type)
+        return mapping_for(plugin.predictions, self.operations) if plugin is not None else None
+
+    @property
+    def task_types(self) -> frozenset[str]:
+        """The task types with a mapping for one of this backend's operations."""
+        return frozenset(
+            name
+            for name, plugin in _task_types().items()
+            if mapping_for(plugin.predictions, self.operations) is not None
+        )
+
+    def known_params(self, task_type: str | None = None) -> dict[str, Any]:
+        """The backend's parameters and those of ``task_type``'s mapping (of every task type's
+        mapping it may serve when None), with their defaults; a mapping's parameter never
+        shadows one of the backend's."""
+        params: dict[str, Any] = {}
+        for name in sorted(self.task_types) if task_type is None else [task_type]:
+            mapping = self.mapping(name)
+            params.update(mapping.default_params if mapping is not None else {})
+        return {**params, **self.default_params}
+
+    def params_with_defaults(
+        self, params: Mapping[str, Any], task_type: str | None = None
+    ) -> dict[str, Any]:
+        """``params`` over the defaults (those of ``task_type``'s mapping when given); a
+        parameter that neither the backend nor any task type's mapping knows is refused."""
+        known = self.known_params()
+        unknown = sorted(set(params) - set(known))
         if unknown:
             raise BackendError(
                 f"unknown parameter(s) for {self.kind}: {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(self.default_params))})"
+                f"(known: {', '.join(sorted(known))})"
             )
-        return {**self.default_params, **params}
+        return {**self.known_params(task_type), **params}
 
 
 # Shared by the transformers backends: device ("auto", "cpu", "cuda", "cuda:1"), dtype on CUDA
@@ -43,61 +100,45 @@ _TORCH = {
     "max_batch": 64,
     "max_length": 512,
 }
-_PREFERENCE = {"tie_margin": 0.1, "strong_margin": 0.35}
 
 BACKENDS: dict[str, BackendSpec] = {
     spec.kind: spec
     for spec in [
         BackendSpec(
             "reward_model",
-            "models_runtime.backends.reward_model.RewardModelPredictor",
-            frozenset({"preference_pair"}),
-            {**_TORCH, **_PREFERENCE, "scale": 1.0, "chat_template": "auto"},
+            "models_runtime.backends.reward_model.RewardModelBackend",
+            frozenset({SCORE_TEXTS}),
+            {**_TORCH, "chat_template": "auto"},
         ),
         BackendSpec(
             "sequence_classifier",
-            "models_runtime.backends.sequence_classifier.SequenceClassifierPredictor",
-            frozenset({"derailment"}),
-            {**_TORCH, "threshold": 0.5, "positive_label": 1},
+            "models_runtime.backends.sequence_classifier.SequenceClassifierBackend",
+            frozenset({CLASSIFY_TEXTS}),
+            dict(_TORCH),
         ),
         BackendSpec(
             "causal_lm_judge",
-            "models_runtime.backends.causal_lm.CausalLMJudgePredictor",
-            frozenset({"preference_pair", "tom"}),
-            {
-                **_TORCH,
-                **_PREFERENCE,
-                "options": {"a": " A", "b": " B", "tie": " tie"},
-                "allow_tie": True,
-                "debias_order": False,
-                "length_normalize": False,
-                "chat_template": "auto",
-            },
+            "models_runtime.backends.causal_lm.CausalLMJudgeBackend",
+            frozenset({COMPARE_OPTIONS}),
+            {**_TORCH, "length_normalize": False, "chat_template": "auto"},
         ),
         BackendSpec(
             "clip",
-            "models_runtime.backends.clip.ClipPredictor",
-            frozenset({"visual_argument"}),
-            {
-                **_TORCH,
-                "image_field": "image",
-                "options_field": "premise_options",
-                "prompt": "{text}",
-            },
+            "models_runtime.backends.clip.ClipBackend",
+            frozenset({MATCH_IMAGE}),
+            dict(_TORCH),
         ),
         BackendSpec(
             "openai_http",
-            "models_runtime.backends.openai_http.OpenAIChatPredictor",
-            frozenset({"preference_pair", "tom"}),
+            "models_runtime.backends.openai_http.OpenAIChatBackend",
+            frozenset({CHAT}),
             {
-                **_PREFERENCE,
                 "base_url": "",
                 "model": "",
                 "api_key_env": "",
                 "timeout": 60.0,
                 "max_concurrency": 8,
                 "max_retries": 2,
-                "allow_tie": True,
                 "guided_choice": True,
                 "logprobs": True,
                 "system_prompt": "",
@@ -117,28 +158,33 @@ def backend_spec(kind: str) -> BackendSpec:
         ) from None
 
 
-def predictor_class(kind: str) -> type[Predictor]:
+def backend_class(kind: str) -> type[Backend]:
     module_name, _, class_name = backend_spec(kind).class_path.rpartition(".")
     cls = getattr(import_module(module_name), class_name)
-    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
-        raise BackendError(f"{class_name} is not a Predictor")
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise BackendError(f"{class_name} is not a Backend")
     return cls
 
 
 def load_predictor(kind: str, config: PredictorConfig) -> Predictor:
-    """Build and load the predictor; raises ``BackendError`` when it does not fit."""
+    """Build and load the predictor: the task type's mapping for one of the backend's
+    operations, on the loaded backend; raises ``BackendError`` when it does not fit."""
     spec = backend_spec(kind)
-    if config.task_type not in spec.task_types:
+    mapping = spec.mapping(config.task_type)
+    if mapping is None:
         raise BackendError(f"backend {kind!r} does not answer task type {config.task_type!r}")
-    params = spec.params_with_defaults(config.params)
-    return predictor_class(kind)(config, params)
+    params = spec.params_with_defaults(config.params, config.task_type)
+    bound = mapping(params)  # checks the mapping's parameters before the model loads
+    return MappedPredictor(bound, backend_class(kind)(config, params))
 
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "BackendError",
     "BackendSpec",
     "ItemPrediction",
+    "MappedPredictor",
     "PredictInput",
     "Predictor",
     "PredictorConfig",

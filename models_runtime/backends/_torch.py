@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from .base import BackendError, PredictInput, Predictor, PredictorConfig, token_budget_batches
+from .base import Backend, BackendError, PredictorConfig, token_budget_batches
 
 T = TypeVar("T")
 
@@ -249,25 +249,13 @@ def run_in_batches(
     return cast(list[T], results)
 
 
-def item_batches(
-    inputs: Sequence[T], lengths: Sequence[int], widths: Sequence[int], params: Mapping[str, Any]
-) -> Iterator[list[T]]:
-    """Items grouped by the token budget: an item counts ``widths`` sequences of ``lengths``."""
-    for group in token_budget_batches(
-        lengths,
-        widths=widths,
-        max_tokens=int(params["max_tokens"]),
-        max_batch=int(params["max_batch"]),
-    ):
-        yield [inputs[i] for i in group]
+class TransformersBackend(Backend):
+    """Base of the local-weights backends: device, dtype, tokenizer, and the batching.
 
-
-class TransformersPredictor(Predictor):
-    """Base of the local-weights backends: device, dtype, tokenizer, and the item batching.
-
-    A subclass turns an item into token sequences (``encode``) and answers a batch of items
-    (``predict_batch``); the sequences of one item are cached between ``batches`` and
-    ``predict_batch`` so each item is tokenized once.
+    A subclass turns a request into token sequences (``encode``) and answers a batch of
+    requests (``answer``); the sequences of one request are cached between ``batches`` and
+    ``answer`` so each request is tokenized once. Requests are grouped by the token budget,
+    each counting as many sequences as it has, of its longest sequence's length.
     """
 
     model: Any  # set by the subclass with ``load_model``
@@ -308,53 +296,51 @@ class TransformersPredictor(Predictor):
         return logits.float().cpu()
 
     @abstractmethod
-    def encode(self, item: PredictInput) -> list[list[int]]:
-        """The token sequences the model reads for one item."""
+    def encode(self, request: Any) -> list[list[int]]:
+        """The token sequences the model reads for one request."""
 
-    def encode_many(self, items: Sequence[PredictInput]) -> list[list[list[int]]]:
-        """``encode`` for many items; backends override it to tokenize in one call."""
-        return [self.encode(item) for item in items]
+    def encode_many(self, requests: Sequence[Any]) -> list[list[list[int]]]:
+        """``encode`` for many requests; backends override it to tokenize in one call."""
+        return [self.encode(request) for request in requests]
 
-    def split_encoded(
-        self, items: Sequence[PredictInput], texts_of: Callable[[PredictInput], list[str]]
-    ) -> list[list[list[int]]]:
-        """Tokenize every item's texts in one call and give each item its sequences back."""
-        per_item = [texts_of(item) for item in items]
-        texts = [text for texts in per_item for text in texts]
+    def encode_texts(self, per_request: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        """Tokenize every request's texts (cut on the left to ``max_length``) in one call and
+        give each request its sequences back."""
+        texts = [text for own in per_request for text in own]
         flat = (
             self.keep_end(texts)
             if self.keep_end is not None
             else encode_texts_keep_end(self.tokenizer, texts, self.max_length)
         )
         result, position = [], 0
-        for texts in per_item:
-            result.append(flat[position : position + len(texts)])
-            position += len(texts)
+        for own in per_request:
+            result.append(flat[position : position + len(own)])
+            position += len(own)
         return result
 
-    def _sequences(self, item: PredictInput) -> list[list[int]]:
-        cached = self._encoded.pop(item.key, None)
-        return cached if cached is not None else self.encode(item)
+    def _sequences(self, request: Any) -> list[list[int]]:
+        cached = self._encoded.pop(id(request), None)
+        return cached if cached is not None else self.encode(request)
 
-    def batch_sequences(
-        self, inputs: Sequence[PredictInput]
-    ) -> tuple[list[list[int]], list[slice]]:
-        """The batch's token sequences in one list, and the slice of it each item holds."""
+    def batch_sequences(self, requests: Sequence[Any]) -> tuple[list[list[int]], list[slice]]:
+        """The batch's token sequences in one list, and the slice of it each request holds."""
         sequences: list[list[int]] = []
         spans: list[slice] = []
-        for item in inputs:
-            own = self._sequences(item)
+        for request in requests:
+            own = self._sequences(request)
             spans.append(slice(len(sequences), len(sequences) + len(own)))
             sequences.extend(own)
         return sequences, spans
 
-    def batches(self, inputs: Sequence[PredictInput]) -> Iterator[list[PredictInput]]:
+    def batches(self, requests: Sequence[Any]) -> Iterator[list[int]]:
         lengths, widths = [], []
-        for item, sequences in zip(inputs, self.encode_many(inputs), strict=True):
-            self._encoded[item.key] = sequences
+        for request, sequences in zip(requests, self.encode_many(requests), strict=True):
+            self._encoded[id(request)] = sequences
             lengths.append(max(len(seq) for seq in sequences))
             widths.append(len(sequences))
         try:
-            yield from item_batches(inputs, lengths, widths, self.params)
+            yield from token_budget_batches(
+                lengths, widths=widths, max_tokens=self.max_tokens, max_batch=self.max_batch
+            )
         finally:
             self._encoded.clear()

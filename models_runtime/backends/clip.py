@@ -1,13 +1,11 @@
-"""CLIP-style image–text model for visual arguments: premise identification and box scoring.
+"""CLIP-style image–text model: an image against texts (``match_image``), and box scoring.
 
-Identification (SPEC 2.4): the item's image and its premise options (``options_field``, a list
-of strings or ``{label|id, text}`` objects; each formatted with ``prompt``, which may use
-``{text}`` and ``{conclusion}``); the options' image–text similarities, softmaxed, give the
-distribution, and the value is the chosen option's label. ``score_boxes`` scores premise texts
-against crops of their boxes (similarity per box), for checking drawn boxes.
+``match_image``: the image's scaled cosine similarity with each text (CLIP's
+``logits_per_image``) and their softmax over the texts. ``score_boxes`` scores texts against
+crops of their boxes (similarity per box), for checking drawn boxes.
 
 Images are read through the worker's ``open_media`` (Django's storage), or from a file path when
-none is given; the item's ``image_field`` is a storage name or an object with ``path``/``name``.
+none is given.
 """
 
 from __future__ import annotations
@@ -22,14 +20,18 @@ import torch
 from PIL import Image
 from transformers import CLIPModel
 
+from annotate.tasktypes.modeling import MATCH_IMAGE, ImageMatch, MatchImage
+
 from . import _torch as tt
-from .base import BackendError, ItemPrediction, PredictInput, PredictorConfig, choices_of
+from .base import BackendError, PredictorConfig
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-class ClipPredictor(tt.TransformersPredictor):
+class ClipBackend(tt.TransformersBackend):
+    operations = frozenset({MATCH_IMAGE})
+
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
         self.model = self.load_model(CLIPModel)
@@ -47,27 +49,16 @@ class ClipPredictor(tt.TransformersPredictor):
         self.std = torch.tensor(std).view(3, 1, 1)
 
     # --- inputs
-    def _options(self, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-        options = choices_of(payload.get(str(self.params["options_field"])))
-        template = str(self.params["prompt"])
-        conclusion = str(payload.get("conclusion", ""))
-        return [(o.label, template.format(text=o.text, conclusion=conclusion)) for o in options]
-
     def _text_ids(self, text: str) -> list[int]:
         ids = tt.encode_keep_end(self.tokenizer, text, self.text_length - 1)
         eos = self.tokenizer.eos_token_id
         # CLIP pools the text at its end-of-text token; add one if the tokenizer does not.
         return ids if eos is None or (ids and ids[-1] == eos) else ids + [eos]
 
-    def encode(self, item: PredictInput) -> list[list[int]]:
-        return [self._text_ids(text) for _label, text in self._options(item.payload)]
+    def encode(self, request: MatchImage) -> list[list[int]]:
+        return [self._text_ids(text) for text in request.texts]
 
-    def open_image(self, payload: Mapping[str, Any]) -> Image.Image:
-        ref = payload.get(str(self.params["image_field"]))
-        if isinstance(ref, Mapping):
-            ref = ref.get("path") or ref.get("name")
-        if not isinstance(ref, str) or not ref:
-            raise BackendError(f"the item has no image in {self.params['image_field']!r}")
+    def open_image(self, ref: str) -> Image.Image:
         opener = self.config.open_media
         data = opener(ref) if opener is not None else Path(ref).read_bytes()
         try:
@@ -104,31 +95,22 @@ class ClipPredictor(tt.TransformersPredictor):
         logits: torch.Tensor = out.logits_per_image.float().cpu()
         return logits
 
-    def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
-        images = [self.open_image(item.payload) for item in inputs]
-        texts, spans = self.batch_sequences(inputs)
+    def answer(self, requests: Sequence[MatchImage]) -> list[ImageMatch]:
+        images = [self.open_image(request.image) for request in requests]
+        texts, spans = self.batch_sequences(requests)
         logits = self.similarities(images, texts)
-        predictions = []
-        for row, (item, span) in enumerate(zip(inputs, spans, strict=True)):
-            labels = [label for label, _text in self._options(item.payload)]
-            probs = torch.softmax(logits[row, span], dim=-1).tolist()
-            distribution = dict(zip(labels, probs, strict=True))
-            best = max(labels, key=lambda label: distribution[label])
-            predictions.append(
-                ItemPrediction(
-                    key=item.key,
-                    value={"choice": best},
-                    score=distribution[best],
-                    distribution=distribution,
-                    details={"logits": logits[row, span].tolist()},
-                )
+        return [
+            ImageMatch(
+                logits=logits[row, span].tolist(),
+                probabilities=torch.softmax(logits[row, span], dim=-1).tolist(),
             )
-        return predictions
+            for row, span in enumerate(spans)
+        ]
 
     def score_boxes(
         self, image: Image.Image, premises: Sequence[tuple[str, Mapping[str, float]]]
     ) -> list[float]:
-        """Similarity of each premise text with the crop of its box ``{x, y, w, h}`` (pixels)."""
+        """Similarity of each text with the crop of its box ``{x, y, w, h}`` (pixels)."""
         crops = []
         for _text, box in premises:
             x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))

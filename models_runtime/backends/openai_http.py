@@ -1,22 +1,20 @@
-"""OpenAI-compatible chat completions (a vLLM server, for instance) as a judge.
+"""OpenAI-compatible chat completions (a vLLM server, for instance): ``chat``.
 
-For large judges served elsewhere: each question goes out as one chat completion at temperature
-0 with the allowed answers stated in the prompt and, with ``guided_choice`` (a vLLM extension
-that other servers ignore), enforced by the server. With ``logprobs`` the first token's top
-log-probabilities give the distribution over the answers; without them (or when the server sends
-none) the answer counts as certain. Requests run ``max_concurrency`` at a time; a connection
-failure, a 429 or a 5xx is retried ``max_retries`` times and then raised as transient, so the
-Celery task retries later.
+For large models served elsewhere: each conversation goes out as one chat completion at
+temperature 0; where it has a few allowed answers, with ``guided_choice`` (a vLLM extension
+that other servers ignore) the server enforces them. With ``logprobs`` the reply carries the
+first token's top log-probabilities. Requests (one per item, its conversations in turn) run
+``max_concurrency`` at a time; a connection failure, a 429 or a 5xx is retried
+``max_retries`` times and then raised as transient, so the Celery task retries later.
 
 Parameters: ``base_url`` (e.g. ``http://gpu-host:8000/v1``), ``model``, ``api_key_env`` (the name
 of an environment variable holding the key; the key itself is never stored), ``timeout``,
-``system_prompt``, ``allow_tie`` and the preference margins.
+``system_prompt`` (replaces the conversation's system message, or adds one, when set).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import urllib.error
@@ -26,40 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import (
-    BackendError,
-    ItemPrediction,
-    PredictInput,
-    Predictor,
-    PredictorConfig,
-    TransientBackendError,
-    preference_prediction,
-    tom_prediction,
-    tom_prompt,
-    tom_questions,
-)
+from annotate.tasktypes.modeling import CHAT, Chat, ChatReply, Conversation, Message
 
-PREFERENCE_SYSTEM = (
-    "You compare two responses to the same prompt and say which one is better. "
-    "Reply with exactly one of: {answers}."
-)
+from .base import Backend, BackendError, PredictorConfig, TransientBackendError
 
 
-def _preference_question(payload: Mapping[str, Any], answers: list[str]) -> str:
-    lines = [f"{str(t['role']).capitalize()}: {t['content']}" for t in payload.get("context", [])]
-    lines += [
-        f"Prompt: {payload['prompt']}",
-        "",
-        f"Response A: {payload['response_a']}",
-        "",
-        f"Response B: {payload['response_b']}",
-        "",
-        f"Which response is better? Reply with exactly one of: {', '.join(answers)}.",
-    ]
-    return "\n".join(lines)
+class OpenAIChatBackend(Backend):
+    operations = frozenset({CHAT})
 
-
-class OpenAIChatPredictor(Predictor):
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
         base_url = str(self.params["base_url"]).rstrip("/")
@@ -77,10 +49,10 @@ class OpenAIChatPredictor(Predictor):
     def device(self) -> str:
         return f"http ({urlsplit(self.url).netloc})"
 
-    def batches(self, inputs: Sequence[PredictInput]) -> Iterator[list[PredictInput]]:
+    def batches(self, requests: Sequence[Any]) -> Iterator[list[int]]:
         size = self.concurrency * 2
-        for start in range(0, len(inputs), size):
-            yield list(inputs[start : start + size])
+        for start in range(0, len(requests), size):
+            yield list(range(start, min(start + size, len(requests))))
 
     # --- one question
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -106,18 +78,25 @@ class OpenAIChatPredictor(Predictor):
                 last_error = str(exc)
         raise TransientBackendError(f"{self.url} unreachable: {last_error}")
 
-    def ask(self, question: str, answers: list[str], system: str) -> dict[str, float]:
-        """The distribution over ``answers`` for one question."""
-        messages = [{"role": "system", "content": system}] if system else []
-        messages.append({"role": "user", "content": question})
+    def messages(self, conversation: Conversation) -> list[Message]:
+        system = str(self.params["system_prompt"])
+        messages = list(conversation.messages)
+        if system:
+            if messages and messages[0]["role"] == "system":
+                messages = messages[1:]
+            messages.insert(0, {"role": "system", "content": system})
+        return messages
+
+    def complete(self, conversation: Conversation) -> ChatReply:
+        """One chat completion."""
         body: dict[str, Any] = {
             "model": self.params["model"],
-            "messages": messages,
+            "messages": self.messages(conversation),
             "temperature": 0,
             "max_tokens": 8,
         }
-        if self.params["guided_choice"]:
-            body["guided_choice"] = answers
+        if self.params["guided_choice"] and conversation.answers:
+            body["guided_choice"] = conversation.answers
         if self.params["logprobs"]:
             body.update(logprobs=True, top_logprobs=10)
         reply = self._post(body)
@@ -126,58 +105,21 @@ class OpenAIChatPredictor(Predictor):
             content = str(choice["message"]["content"] or "").strip()
         except (KeyError, IndexError, TypeError):
             raise BackendError(f"not a chat completion: {str(reply)[:300]}") from None
-        distribution = self._from_logprobs(choice.get("logprobs"), answers)
-        if distribution is not None:
-            return distribution
-        chosen = next((a for a in answers if content.lower() == a.lower()), None)
-        chosen = chosen or next((a for a in answers if content.lower().startswith(a.lower())), None)
-        if chosen is None:
-            raise BackendError(f"the model answered {content!r}, not one of {answers}")
-        return {answer: 1.0 if answer == chosen else 0.0 for answer in answers}
+        return ChatReply(content, self._top_logprobs(choice.get("logprobs")))
 
     @staticmethod
-    def _from_logprobs(logprobs: Any, answers: list[str]) -> dict[str, float] | None:
-        """Probability mass of each answer's first token among the first token's top choices."""
+    def _top_logprobs(logprobs: Any) -> list[tuple[str, float]] | None:
+        """The first token's top ``(token, log-probability)``, when the reply has them."""
         try:
             top = logprobs["content"][0]["top_logprobs"]
         except (KeyError, IndexError, TypeError):
             return None
-        mass = dict.fromkeys(answers, 0.0)
-        for entry in top:
-            token = str(entry.get("token", "")).strip().lower()
-            if not token:
-                continue
-            matches = [a for a in answers if a.lower() == token]
-            matches = matches or [a for a in answers if a.lower().startswith(token)]
-            if len(matches) == 1:
-                mass[matches[0]] += math.exp(float(entry["logprob"]))
-        total = sum(mass.values())
-        if total <= 0:
-            return None
-        return {answer: value / total for answer, value in mass.items()}
+        return [(str(entry.get("token", "")), float(entry["logprob"])) for entry in top]
 
     # --- items
-    def _predict_one(self, item: PredictInput) -> ItemPrediction:
-        system = str(self.params["system_prompt"])
-        if self.task_type == "tom":
-            per_question = {}
-            for qid, text, choices in tom_questions(item.payload):
-                labels = [c.label for c in choices]
-                question = tom_prompt(item.payload, text, choices)
-                question += f"\nReply with exactly one of: {', '.join(labels)}."
-                per_question[qid] = self.ask(question, labels, system)
-            return tom_prediction(item.key, per_question)
-        options = ["A", "B", "tie"] if self.params["allow_tie"] else ["A", "B"]
-        dist = self.ask(
-            _preference_question(item.payload, options),
-            options,
-            system or PREFERENCE_SYSTEM.format(answers=", ".join(options)),
-        )
-        distribution = {"a": dist["A"], "b": dist["B"]}
-        if "tie" in dist:
-            distribution["tie"] = dist["tie"]
-        return preference_prediction(item.key, distribution, self.params)
+    def _answer_one(self, request: Chat) -> list[ChatReply]:
+        return [self.complete(conversation) for conversation in request.conversations]
 
-    def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(inputs) or 1)) as pool:
-            return list(pool.map(self._predict_one, inputs))
+    def answer(self, requests: Sequence[Chat]) -> list[list[ChatReply]]:
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests) or 1)) as pool:
+            return list(pool.map(self._answer_one, requests))

@@ -1,12 +1,11 @@
-"""Reward model for preference pairs: a sequence-classification model scores prompt + response.
+"""Reward model: a sequence-classification model scores chats (``score_texts``).
 
-Each response of a pair is scored on its own (with the earlier turns and the prompt, through the
-tokenizer's chat template when it has one); P(B better) is Bradley–Terry on the two rewards. A
-model with two outputs is read as a distributional head, (mean, log variance) of the reward, and
-the probability then accounts for the variances (``base.bradley_terry``).
+Each chat is scored on its own, through the tokenizer's chat template when it has one (else as
+plain ``Role: content`` text), cut on the left to ``max_length`` tokens. A model with two
+outputs is read as a distributional head, (mean, log variance) of the reward; with one, as the
+reward alone.
 
-Parameters: ``scale`` (Bradley–Terry temperature), ``tie_margin``/``strong_margin`` (the 5-point
-vote from the probability), ``chat_template`` (auto, always, never), and the shared ones.
+Parameters: ``chat_template`` (auto, always, never), and the shared ones.
 """
 
 from __future__ import annotations
@@ -17,20 +16,15 @@ from typing import Any
 
 from transformers import AutoModelForSequenceClassification
 
+from annotate.tasktypes.modeling import SCORE_TEXTS, ScoreTexts, TextScore
+
 from . import _torch as tt
-from .base import (
-    BackendError,
-    ItemPrediction,
-    PredictInput,
-    PredictorConfig,
-    bradley_terry,
-    conversation_messages,
-    plain_chat,
-    preference_value,
-)
+from .base import BackendError, PredictorConfig, plain_chat
 
 
-class RewardModelPredictor(tt.TransformersPredictor):
+class RewardModelBackend(tt.TransformersBackend):
+    operations = frozenset({SCORE_TEXTS})
+
     def __init__(self, config: PredictorConfig, params: Mapping[str, Any]):
         super().__init__(config, params)
         self.model = self.load_model(AutoModelForSequenceClassification)
@@ -42,55 +36,29 @@ class RewardModelPredictor(tt.TransformersPredictor):
                 f"not {self.n_outputs}"
             )
 
-    def texts(self, item: PredictInput) -> list[str]:
+    def texts(self, request: ScoreTexts) -> list[str]:
         mode = str(self.params["chat_template"])
-        return [
-            tt.chat_text(
-                self.tokenizer,
-                conversation_messages(item.payload, str(response)),
-                mode,
-                plain_chat,
-            )
-            for response in (item.payload["response_a"], item.payload["response_b"])
-        ]
+        return [tt.chat_text(self.tokenizer, chat, mode, plain_chat) for chat in request.chats]
 
-    def encode(self, item: PredictInput) -> list[list[int]]:
-        return self.encode_many([item])[0]
+    def encode(self, request: ScoreTexts) -> list[list[int]]:
+        return self.encode_many([request])[0]
 
-    def encode_many(self, items: Sequence[PredictInput]) -> list[list[list[int]]]:
-        return self.split_encoded(items, self.texts)
+    def encode_many(self, requests: Sequence[ScoreTexts]) -> list[list[list[int]]]:
+        return self.encode_texts([self.texts(request) for request in requests])
 
-    def _forward(self, sequences: list[list[int]], group: list[int]) -> list[tuple[float, float]]:
+    def _forward(self, sequences: list[list[int]], group: list[int]) -> list[TextScore]:
         logits = self.sequence_logits([sequences[i] for i in group])
         rows: list[list[float]] = logits.tolist()  # one conversion per forward pass
         if self.n_outputs == 1:
-            return [(row[0], 0.0) for row in rows]
-        return [(row[0], math.exp(row[1])) for row in rows]
+            return [TextScore(row[0]) for row in rows]
+        return [TextScore(row[0], math.exp(row[1])) for row in rows]
 
-    def predict_batch(self, inputs: Sequence[PredictInput]) -> list[ItemPrediction]:
-        sequences, spans = self.batch_sequences(inputs)
-        rewards = tt.run_in_batches(
+    def answer(self, requests: Sequence[ScoreTexts]) -> list[list[TextScore]]:
+        sequences, spans = self.batch_sequences(requests)
+        scores = tt.run_in_batches(
             sequences,
             lambda group: self._forward(sequences, group),
             max_tokens=self.max_tokens,
             max_batch=self.max_batch,
         )
-        predictions = []
-        for item, span in zip(inputs, spans, strict=True):
-            (mean_a, var_a), (mean_b, var_b) = rewards[span]
-            p_b = bradley_terry(
-                mean_a, mean_b, var_a=var_a, var_b=var_b, scale=float(self.params["scale"])
-            )
-            details: dict[str, Any] = {"reward_a": mean_a, "reward_b": mean_b}
-            if self.n_outputs == 2:
-                details.update(variance_a=var_a, variance_b=var_b)
-            predictions.append(
-                ItemPrediction(
-                    key=item.key,
-                    value=preference_value(p_b, self.params),
-                    score=p_b,
-                    distribution={"a": 1.0 - p_b, "b": p_b},
-                    details=details,
-                )
-            )
-        return predictions
+        return [scores[span] for span in spans]

@@ -17,7 +17,13 @@ from transformers import (
     CLIPModel,
 )
 
-from models_runtime.backends import BackendError, PredictInput, PredictorConfig, load_predictor
+from models_runtime.backends import (
+    BACKENDS,
+    BackendError,
+    PredictInput,
+    PredictorConfig,
+    load_predictor,
+)
 
 PAIRS = [
     {
@@ -387,3 +393,86 @@ def test_every_backend_answer_fits_its_task_types_annotation_schema(
         clip.predict([PredictInput(3, visual)])[0],
         config={"mode": "identification"},
     )
+
+
+# --- the registry: backends offer operations, task types map to them
+
+
+def test_which_task_types_each_backend_answers_follows_from_the_mappings():
+    assert {kind: spec.task_types for kind, spec in BACKENDS.items()} == {
+        "reward_model": {"preference_pair"},
+        "sequence_classifier": {"derailment"},
+        "causal_lm_judge": {"preference_pair", "tom"},
+        "clip": {"visual_argument"},
+        "openai_http": {"preference_pair", "tom"},
+    }
+
+
+def test_a_predictor_knows_the_backends_parameters_and_those_of_the_mappings_it_serves():
+    torch_params = {"device", "cuda_dtype", "max_tokens", "max_batch", "max_length"}
+    margins = {"tie_margin", "strong_margin"}
+    assert {kind: set(spec.known_params()) for kind, spec in BACKENDS.items()} == {
+        "reward_model": torch_params | margins | {"scale", "chat_template"},
+        "sequence_classifier": torch_params | {"threshold", "positive_label"},
+        "causal_lm_judge": torch_params
+        | margins
+        | {"options", "allow_tie", "debias_order", "length_normalize", "chat_template"},
+        "clip": torch_params | {"image_field", "options_field", "prompt"},
+        "openai_http": margins
+        | {"allow_tie", "guided_choice", "logprobs", "system_prompt", "base_url", "model"}
+        | {"api_key_env", "timeout", "max_concurrency", "max_retries"},
+    }
+    # A tom judge accepts the preference parameters too, as it always has (they go unused).
+    spec = BACKENDS["causal_lm_judge"]
+    assert spec.params_with_defaults({"tie_margin": 0.2}, "tom")["tie_margin"] == 0.2
+    assert "options" not in spec.params_with_defaults({}, "tom")
+    assert spec.params_with_defaults({}, "preference_pair")["options"]["tie"] == " tie"
+
+
+def test_the_judge_refuses_bad_options_before_loading_the_model(lm_dir):
+    with pytest.raises(BackendError, match="options must map"):
+        load("causal_lm_judge", "preference_pair", lm_dir + "-missing", options={"a": " A"})
+
+
+def test_a_new_task_type_gets_a_backend_by_adding_a_mapping_only(classifier_dir, monkeypatch):
+    import annotate.tasktypes as registry
+    from annotate.tasktypes import TaskType
+    from annotate.tasktypes.modeling import (
+        CLASSIFY_TEXTS,
+        ClassifyTexts,
+        ItemPrediction,
+        OperationMapping,
+    )
+
+    class Sentiment(OperationMapping):
+        operation = CLASSIFY_TEXTS
+        default_params = {"label_names": ["negative", "positive"]}
+
+        def request(self, payload):
+            return ClassifyTexts([payload["text"]])
+
+        def prediction(self, key, payload, response):
+            distribution = dict(zip(self.params["label_names"], response[0], strict=True))
+            best = max(distribution, key=distribution.get)
+            return ItemPrediction(key, {"label": best}, distribution[best], distribution)
+
+    class SentimentType(TaskType):
+        name = "sentiment_for_test"
+        label = "Sentiment"
+        predictions = (Sentiment,)
+
+    monkeypatch.setitem(registry._REGISTRY, SentimentType.name, SentimentType())
+    spec = BACKENDS["sequence_classifier"]
+    assert SentimentType.name in spec.task_types
+    assert SentimentType.name not in BACKENDS["reward_model"].task_types
+    assert "label_names" in spec.known_params()
+    tokenizer = AutoTokenizer.from_pretrained(classifier_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(classifier_dir).eval()
+    text = "This is a useless answer, fix it now!"
+    expected = torch.softmax(plain_reward(model, tokenizer, text), -1).tolist()
+    predictor = load("sequence_classifier", SentimentType.name, classifier_dir)
+    prediction = predictor.predict([PredictInput(8, {"text": text})])[0]
+    assert list(prediction.distribution.values()) == pytest.approx(expected, abs=1e-5)
+    assert prediction.value["label"] in {"negative", "positive"}
+    with pytest.raises(BackendError, match="does not answer"):
+        load("reward_model", SentimentType.name, classifier_dir)

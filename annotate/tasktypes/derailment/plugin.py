@@ -37,6 +37,7 @@ from . import analysis
 from .adapters import github_derailment_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .predictions import PREDICTIONS
 from .schemas import (
     DEFAULT_TONES,
     NEVER,
@@ -50,6 +51,7 @@ from .schemas import (
 class Derailment(TaskType):
     name = "derailment"
     label = "Derailment point"
+    predictions = PREDICTIONS
     item_schema = DerailmentItem
     annotation_schema = DerailmentAnnotation
     annotator_template = "annotate/tasktypes/derailment.html"

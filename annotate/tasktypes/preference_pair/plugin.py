@@ -18,6 +18,7 @@ from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummar
 from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .predictions import PREDICTIONS
 from .schemas import PreferenceAnnotation, PreferenceConfig, PreferencePairItem
 
 # The annotator's scale, left to right on screen; keys 1..5 pick these.
@@ -33,6 +34,7 @@ SHOWN_SCALE = [
 class PreferencePair(TaskType):
     name = "preference_pair"
     label = "Preference pair"
+    predictions = PREDICTIONS
     item_schema = PreferencePairItem
     annotation_schema = PreferenceAnnotation
     annotator_template = "annotate/tasktypes/preference_pair.html"

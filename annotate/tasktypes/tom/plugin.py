@@ -25,12 +25,14 @@ from .adapters import simpletom_records
 from .analysis import agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .predictions import PREDICTIONS
 from .schemas import CHOICE_KEYS, KIND_LABELS, TomAnnotation, TomConfig, TomItem, questions_in_order
 
 
 class Tom(TaskType):
     name = "tom"
     label = "Theory of mind"
+    predictions = PREDICTIONS
     item_schema = TomItem
     annotation_schema = TomAnnotation
     annotator_template = "annotate/tasktypes/tom.html"

@@ -30,6 +30,7 @@ from .adapters import visargs_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .media import resolver, zip_source
+from .predictions import PREDICTIONS
 from .schemas import (
     IdentificationAnnotation,
     StructureAnnotation,
@@ -42,6 +43,7 @@ from .schemas import (
 class VisualArgument(TaskType):
     name = "visual_argument"
     label = "Visual argument"
+    predictions = PREDICTIONS
     item_schema = VisualArgumentItem
     annotation_schema = StructureAnnotation
     annotator_template = "annotate/tasktypes/visual_argument.html"
