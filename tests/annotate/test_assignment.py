@@ -405,7 +405,7 @@ def test_time_spent_out_of_range_is_rejected(project, make_annotator, import_pai
             value={"preference": 0},
             time_spent_ms=-1,
         )
-    assert exc.value.detail[0]["field"] == "time_spent_ms"
+    assert exc.value.detail[0].field == "time_spent_ms"
 
 
 # --- who may do what
