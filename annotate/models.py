@@ -351,7 +351,7 @@ class CrowdWorker(models.Model):
 
 
 class WorkerSession(models.Model):
-    """One visit of a crowd worker (one platform session)."""
+    """One visit of a crowd worker (one platform session); the quota may count across them."""
 
     class Status(models.TextChoices):
         STARTED = "started", "Started"
