@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analysis.selectors import consensus_agreement_by_annotator
 from annotate import selectors
-from annotate.models import CrowdEntry, CrowdWorker, Item, Membership, Project, WorkerSession
+from annotate.models import CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
 from annotate.web import project_for_page
 from core.errors import FieldError, InvalidInput, NotFound, ServiceError
@@ -86,7 +86,7 @@ def entry(request: HttpRequest, token: str) -> HttpResponse:
             status=400,
         )
     user = request.user
-    if user.is_authenticated and not CrowdWorker.objects.filter(user_id=user.pk).exists():
+    if user.is_authenticated and not selectors.is_crowd_worker(user=request_user(request)):
         return render(
             request,
             "annotate/crowd/entry_signed_in.html",
@@ -162,7 +162,7 @@ def end(request: HttpRequest, project_id: int) -> HttpResponse:
             return _ending(request, context, state="screened_out", entry=None, code="")
         code = entry_settings.screenout_code if entry_settings else ""
         return _ending(request, context, state="screened_out", entry=entry_settings, code=code)
-    if status == WorkerSession.Status.COMPLETED:
+    if session is not None and status == WorkerSession.Status.COMPLETED:
         code = entry_settings.completion_code if entry_settings else ""
         context["items_done"] = crowd.session_items_done(session)
         return _ending(request, context, state="completed", entry=entry_settings, code=code)

@@ -29,6 +29,7 @@ from annotate.models import (
     Annotation,
     Assignment,
     CrowdEntry,
+    CrowdWorker,
     Item,
     Membership,
     Project,
@@ -280,6 +281,11 @@ def sessions_with_counts(*, project: Project) -> QuerySet[WorkerSession]:
         .annotate(items_done=Coalesce(Subquery(done, output_field=IntegerField()), Value(0)))
         .order_by("started_at", "pk")
     )
+
+
+def is_crowd_worker(*, user: User) -> bool:
+    """Whether ``user`` is a crowd worker's passwordless account (in any project)."""
+    return CrowdWorker.objects.filter(user_id=user.pk).exists()
 
 
 PAYMENT_COLUMNS = (
