@@ -140,7 +140,19 @@ class NextApi(APIView):
     """The next item, as in the browser (``services.annotator_next``): 204 when there is none,
     with ``Retry-After`` when every item left is reserved by others for now."""
 
-    @extend_schema(request=None, responses={200: s.NextOut, 204: None})
+    @extend_schema(
+        request=None,
+        responses={200: s.NextOut, 204: None},
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="seconds to wait: every item left is reserved by others for now",
+            )
+        ],
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(project_id=project_id, user=request.user, role=ANNOTATOR)
         step = services.annotator_next(project=project, annotator=request.user)
@@ -158,7 +170,10 @@ class NextApi(APIView):
 
 
 class SubmitApi(APIView):
-    @extend_schema(request=s.SubmitIn, responses={200: s.AnnotationOut, 201: s.AnnotationOut})
+    @extend_schema(
+        request=s.SubmitIn,
+        responses={200: s.AnnotationOut, 201: s.AnnotationOut, 409: s.ErrorOut},
+    )
     def post(self, request: Request, assignment_id: int) -> Response:
         data = s.SubmitIn(data=request.data)
         data.is_valid(raise_exception=True)
