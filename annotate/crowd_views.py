@@ -12,70 +12,64 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseRedirect,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis.selectors import consensus_agreement_by_annotator
-from annotate import selectors, services
-from annotate.models import Assignment, CrowdEntry, Item, Membership, Project, WorkerSession
+from annotate import selectors
+from annotate.models import CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
 from annotate.web import project_for_page
-from core.errors import InvalidInput, NotFound
+from core.errors import FieldError, InvalidInput, NotFound, ServiceError
 from core.web import is_htmx, request_user
 
 MAX_SESSIONS_SHOWN = 200
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 REDIRECT_DELAY_SECONDS = 5
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """Leave the annotation loop for another page, from a full page load or an htmx request."""
-    if is_htmx(request):
-        response = HttpResponse(status=200)
-        response["HX-Redirect"] = url
-        return response
-    return HttpResponseRedirect(url)
-
-
-def reserve_or_stop(
-    request: HttpRequest, project: Project
-) -> tuple[Assignment | None, HttpResponse | None]:
-    """Reserve the next item, or the response that takes the annotator elsewhere: to the
-    instructions, to the end page (paused, not qualified, or a crowd session that is over)."""
-    user = request_user(request)
-    try:
-        assignment = services.assignment_reserve_next(project=project, annotator=user)
-    except onboarding.InstructionsNotConfirmed:
-        return None, _go(request, reverse("annotate-instructions", args=[project.pk]))
-    except (onboarding.AnnotatorPaused, onboarding.NotQualified):
-        return None, _go(request, reverse("annotate-end", args=[project.pk]))
-    if assignment is None:
-        session = crowd.worker_session_current(project=project, annotator=user)
-        if session is not None:
-            crowd.session_finish(session=session, status=WorkerSession.Status.COMPLETED)
-            return None, _go(request, reverse("annotate-end", args=[project.pk]))
-    return assignment, None
+WORKER_COOKIE = "dx_crowd_worker_"
+"""Per project: the signed id of the crowd account this browser started there (HttpOnly)."""
+WORKER_SALT = "annotate.crowd.worker"
+WORKER_COOKIE_MAX_AGE = 90 * 24 * 3600
 
 
 # --- the worker's side
 
 
+def _worker_cookie(project_id: int) -> str:
+    return f"{WORKER_COOKIE}{project_id}"
+
+
+def _bound_worker_pk(request: HttpRequest, project_id: int) -> int | None:
+    """The crowd account this browser started in the project (its signed cookie), if any."""
+    raw = request.get_signed_cookie(_worker_cookie(project_id), default=None, salt=WORKER_SALT)
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def _refused(request: HttpRequest, exc: ServiceError, *, title: str) -> HttpResponse:
+    response = render(
+        request,
+        "annotate/crowd/entry_refused.html",
+        {"title": title, "message": exc.message},
+        status=exc.status_code,
+    )
+    if isinstance(exc, crowd.TooManyArrivals):
+        response["Retry-After"] = str(int(crowd.RATE_WINDOW.total_seconds()))
+    return response
+
+
 @never_cache
 @require_GET
 def entry(request: HttpRequest, token: str) -> HttpResponse:
-    """The crowd entry link: create or resume the worker's account, log in, start working."""
+    """The crowd entry link: create the worker's account, or resume it in the browser that
+    started it; log in; start working. Never replaces a signed-in staff member's or lead's
+    session, and never hands an account to another browser."""
     try:
         crowd_entry = crowd.entry_by_token(token=token)
     except NotFound as exc:
@@ -91,10 +85,38 @@ def entry(request: HttpRequest, token: str) -> HttpResponse:
             {"message": exc.message, "errors": exc.detail or []},
             status=400,
         )
-    session = crowd.worker_enter(entry=crowd_entry, params=params)
-    # A fresh, signed session for this worker's own account (any earlier login is replaced).
+    user = request.user
+    if user.is_authenticated and not selectors.is_crowd_worker(user=request_user(request)):
+        return render(
+            request,
+            "annotate/crowd/entry_signed_in.html",
+            {"username": user.get_username()},
+            status=409,
+        )
+    try:
+        session = crowd.worker_enter(
+            entry=crowd_entry,
+            params=params,
+            bound_worker_pk=_bound_worker_pk(request, crowd_entry.project_id),
+        )
+    except crowd.WorkerElsewhere as exc:
+        return _refused(request, exc, title="This study is open in another browser")
+    except crowd.TooManyArrivals as exc:
+        return _refused(request, exc, title="Please try again in a minute")
+    # A fresh, signed session for this worker's own account (a crowd login it replaces is
+    # passwordless and bound to its own browser cookie, so nothing is lost).
     login(request, session.worker.user, backend=AUTH_BACKEND)
-    return redirect("annotate", project_id=crowd_entry.project_id)
+    response = redirect("annotate", project_id=crowd_entry.project_id)
+    response.set_signed_cookie(
+        _worker_cookie(crowd_entry.project_id),
+        str(session.worker.pk),
+        salt=WORKER_SALT,
+        max_age=WORKER_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
+    )
+    return response
 
 
 @login_required
@@ -117,29 +139,36 @@ def instructions(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@require_GET
 def end(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Where the work ends: completion code, screen-out, or the paused notice."""
+    """Where the work ends: completion code, no-work code, screen-out, or the paused notice.
+
+    Reads only: sessions are closed by ``services.annotator_next``, the step that ends them.
+    """
     project = project_for_page(request, project_id, Membership.Role.ANNOTATOR)
     user = request_user(request)
     membership = Membership.objects.get(project=project, user=user)
     session = crowd.worker_session_current(project=project, annotator=user)
     entry_settings = CrowdEntry.objects.filter(project=project).first()
     context: dict[str, Any] = {"project": project, "session": session}
+    status = session.status if session is not None else None
     if membership.status == Membership.Status.PAUSED:
         return render(request, "annotate/crowd/end.html", {**context, "state": "paused"})
-    if membership.qualification == Membership.Qualification.FAILED:
+    if (
+        membership.qualification == Membership.Qualification.FAILED
+        or status == WorkerSession.Status.SCREENED_OUT
+    ):
         if session is None:  # an in-house annotator: no platform to send back to
             return _ending(request, context, state="screened_out", entry=None, code="")
-        session = crowd.session_finish(session=session, status=WorkerSession.Status.SCREENED_OUT)
         code = entry_settings.screenout_code if entry_settings else ""
         return _ending(request, context, state="screened_out", entry=entry_settings, code=code)
-    if session is not None and session.status == WorkerSession.Status.COMPLETED:
+    if session is not None and status == WorkerSession.Status.COMPLETED:
         code = entry_settings.completion_code if entry_settings else ""
         context["items_done"] = crowd.session_items_done(session)
         return _ending(request, context, state="completed", entry=entry_settings, code=code)
-    if session is not None and session.status == WorkerSession.Status.SCREENED_OUT:
-        code = entry_settings.screenout_code if entry_settings else ""
-        return _ending(request, context, state="screened_out", entry=entry_settings, code=code)
+    if status == WorkerSession.Status.NO_WORK:
+        code = entry_settings.no_work_code if entry_settings else ""
+        return _ending(request, context, state="no_work", entry=entry_settings, code=code)
     return redirect("annotate", project_id=project.pk)
 
 
@@ -174,11 +203,12 @@ def _entry_url(request: HttpRequest, entry: CrowdEntry) -> str:
 def lead_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for_page(request, project_id, Membership.Role.LEAD)
     entry = CrowdEntry.objects.filter(project=project).first()
-    sessions = list(crowd.sessions_with_counts(project=project).reverse()[:MAX_SESSIONS_SHOWN])
+    sessions = list(selectors.sessions_with_counts(project=project).reverse()[:MAX_SESSIONS_SHOWN])
     context = {
         "project": project,
         "entry": entry,
         "entry_url": _entry_url(request, entry) if entry else None,
+        "quota_per_choices": CrowdEntry.QuotaPer.choices,
         "annotators": _quality_rows(project),
         "sessions": [_throughput(session) for session in sessions],
         "gold_items": selectors.gold_items(project=project)[:500],
@@ -214,7 +244,8 @@ def _throughput(session: WorkerSession) -> dict[str, Any]:
 
 
 def _form_errors(request: HttpRequest, exc: InvalidInput) -> None:
-    details = "; ".join(f"{e['field']}: {e['message']}" for e in (exc.detail or []))
+    errors = [e if isinstance(e, FieldError) else FieldError(**e) for e in (exc.detail or [])]
+    details = "; ".join(f"{e.field}: {e.message}" for e in errors)
     messages.error(request, f"{exc.message}{': ' + details if details else ''}")
 
 
@@ -222,9 +253,7 @@ def _number(raw: str, kind: type, field: str) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise InvalidInput(
-            "invalid settings", detail=[{"field": field, "message": "not a number"}]
-        ) from None
+        raise InvalidInput("invalid settings", detail=[FieldError(field, "not a number")]) from None
 
 
 @login_required
@@ -243,8 +272,13 @@ def lead_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             "items_per_session": _number(quota_raw, int, "items_per_session")
             if quota_raw
             else None,
+            "quota_per": post.get("quota_per", CrowdEntry.QuotaPer.WORKER),
+            "new_workers_per_minute": _number(
+                post.get("new_workers_per_minute", "30"), int, "new_workers_per_minute"
+            ),
             "completion_code": post.get("completion_code", ""),
             "screenout_code": post.get("screenout_code", ""),
+            "no_work_code": post.get("no_work_code", ""),
             "completion_url": post.get("completion_url", ""),
         }
         quality_changes = {
@@ -307,7 +341,7 @@ def lead_gold_set(request: HttpRequest, project_id: int) -> HttpResponse:
         except json.JSONDecodeError:
             raise InvalidInput(
                 "the gold answer is not JSON",
-                detail=[{"field": "gold", "message": 'e.g. {"preference": -2}'}],
+                detail=[FieldError("gold", 'e.g. {"preference": -2}')],
             ) from None
         item = gold.item_gold_set(
             project=project,
@@ -343,7 +377,7 @@ def lead_workers_csv(request: HttpRequest, project_id: int) -> StreamingHttpResp
     def lines() -> Iterator[bytes]:
         out = io.StringIO()
         writer: csv.DictWriter[str] | None = None
-        for row in crowd.sessions_for_payment(project=project):
+        for row in selectors.sessions_for_payment(project=project):
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row))
                 writer.writeheader()
@@ -352,7 +386,7 @@ def lead_workers_csv(request: HttpRequest, project_id: int) -> StreamingHttpResp
             out.seek(0)
             out.truncate()
         if writer is None:
-            yield (",".join(crowd.PAYMENT_COLUMNS) + "\r\n").encode()
+            yield (",".join(selectors.PAYMENT_COLUMNS) + "\r\n").encode()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-workers.csv"'

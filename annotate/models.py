@@ -277,6 +277,10 @@ class CrowdEntry(models.Model):
     The token is random and can be rotated, which closes every link handed out before.
     """
 
+    class QuotaPer(models.TextChoices):
+        WORKER = "worker", "Worker and study (across sessions)"
+        SESSION = "session", "Session"
+
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="crowd_entry")
     token = models.CharField(max_length=64, unique=True, default=new_entry_token)
     is_open = models.BooleanField(default=True)
@@ -288,11 +292,29 @@ class CrowdEntry(models.Model):
         blank=True,
         default=20,
         validators=[MinValueValidator(1)],
-        help_text="Items a worker labels in one session; empty means until nothing is left.",
+        help_text="Items a worker labels (per worker and study, or per session: quota_per); "
+        "empty means until nothing is left.",
+    )
+    quota_per = models.CharField(
+        max_length=10,
+        choices=QuotaPer.choices,
+        default=QuotaPer.WORKER,
+        help_text="Whether the quota counts a worker's items in a study across all their "
+        "sessions, or afresh in each session.",
+    )
+    new_workers_per_minute = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="New worker accounts the link may create per minute; arrivals beyond wait.",
     )
     completion_code = models.CharField(max_length=100, blank=True)
     screenout_code = models.CharField(
         max_length=100, blank=True, help_text="Shown to workers who fail the qualification."
+    )
+    no_work_code = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Shown to workers for whom the study has no work at all (they did nothing).",
     )
     completion_url = models.CharField(
         max_length=500,
@@ -329,12 +351,13 @@ class CrowdWorker(models.Model):
 
 
 class WorkerSession(models.Model):
-    """One visit of a crowd worker (one platform session); quotas count per session."""
+    """One visit of a crowd worker (one platform session); the quota may count across them."""
 
     class Status(models.TextChoices):
         STARTED = "started", "Started"
         COMPLETED = "completed", "Completed"
         SCREENED_OUT = "screened_out", "Screened out"
+        NO_WORK = "no_work", "No work available"
 
     worker = models.ForeignKey(CrowdWorker, on_delete=models.CASCADE, related_name="sessions")
     study_id = models.CharField(max_length=100, blank=True)

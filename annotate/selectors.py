@@ -9,9 +9,33 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Aggregate, Count, Exists, FloatField, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    Exists,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Now
 
-from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.models import (
+    Annotation,
+    Assignment,
+    CrowdEntry,
+    CrowdWorker,
+    Item,
+    Membership,
+    Project,
+    WorkerSession,
+)
+from annotate.services.crowd import crowd_work_since
 from annotate.services.gold import GoldScore, gold_score, task_type_agrees
 from core.errors import Forbidden, NotFound
 
@@ -230,3 +254,75 @@ def annotator_quality(*, project: Project) -> list[AnnotatorQuality]:
 
 def gold_items(*, project: Project) -> QuerySet[Item]:
     return Item.objects.filter(project=project, is_gold=True).order_by("-is_qualification", "id")
+
+
+# --- crowd sessions
+
+
+def sessions_with_counts(*, project: Project) -> QuerySet[WorkerSession]:
+    """The project's worker sessions with ``items_done`` each, in one query."""
+    done = (
+        crowd_work_since(
+            project_id=OuterRef("worker__project_id"),
+            annotator_id=OuterRef("worker__user_id"),
+            started_at=OuterRef("started_at"),
+        )
+        .filter(
+            created_at__lte=Coalesce(OuterRef("completed_at"), Now(), output_field=DateTimeField())
+        )
+        .order_by()
+        .values("annotator_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        WorkerSession.objects.filter(worker__project=project)
+        .select_related("worker")
+        .annotate(items_done=Coalesce(Subquery(done, output_field=IntegerField()), Value(0)))
+        .order_by("started_at", "pk")
+    )
+
+
+def is_crowd_worker(*, user: User) -> bool:
+    """Whether ``user`` is a crowd worker's passwordless account (in any project)."""
+    return CrowdWorker.objects.filter(user_id=user.pk).exists()
+
+
+PAYMENT_COLUMNS = (
+    "worker_id",
+    "study_id",
+    "session_id",
+    "status",
+    "paused",
+    "code_shown",
+    "items_done",
+    "started_at",
+    "completed_at",
+)
+
+
+def sessions_for_payment(*, project: Project) -> Iterator[dict[str, Any]]:
+    """One row per worker session, for paying workers: ids, status, code shown, items done."""
+    entry = CrowdEntry.objects.filter(project=project).first()
+    codes: dict[str, str] = {
+        WorkerSession.Status.COMPLETED: entry.completion_code if entry else "",
+        WorkerSession.Status.SCREENED_OUT: entry.screenout_code if entry else "",
+        WorkerSession.Status.NO_WORK: entry.no_work_code if entry else "",
+    }
+    paused = set(
+        Membership.objects.filter(project=project, status=Membership.Status.PAUSED).values_list(
+            "user_id", flat=True
+        )
+    )
+    for session in sessions_with_counts(project=project).iterator(chunk_size=500):
+        yield {
+            "worker_id": session.worker.worker_id,
+            "study_id": session.study_id,
+            "session_id": session.session_id,
+            "status": session.status,
+            "paused": session.worker.user_id in paused,
+            "code_shown": codes.get(session.status, ""),
+            "items_done": session.items_done,  # type: ignore[attr-defined]
+            "started_at": session.started_at.isoformat(),
+            "completed_at": session.completed_at.isoformat() if session.completed_at else "",
+        }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotate import crowd_views, exporting, selectors, services
+from annotate import exporting, selectors, services
 from annotate.models import Assignment, Membership, Project
+from annotate.services.onboarding import AnnotatorPaused, InstructionsNotConfirmed, NotQualified
 from annotate.tasktypes import get_task_type
 from annotate.web import project_for_page
 from core.errors import Conflict, ImportFailed, InvalidInput, NotFound
@@ -89,6 +91,33 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     return redirect("project", project_id=project.pk)
 
 
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """Leave the annotation loop for another page, from a full page load or an htmx request."""
+    if is_htmx(request):
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def _next_or_leave(
+    request: HttpRequest, project: Project
+) -> tuple[Assignment | None, dict[str, object], HttpResponse | None]:
+    """The next item (``services.annotator_next``, as for the API), or the response that takes
+    the annotator elsewhere: to the instructions, or to the end page (paused, not qualified, a
+    crowd session that is over). The middle value is extra context for the item pane."""
+    end = reverse("annotate-end", args=[project.pk])
+    try:
+        step = services.annotator_next(project=project, annotator=request_user(request))
+    except InstructionsNotConfirmed:
+        return None, {}, _go(request, reverse("annotate-instructions", args=[project.pk]))
+    except (AnnotatorPaused, NotQualified):
+        return None, {}, _go(request, end)
+    if step.state == services.NextState.SESSION_OVER:
+        return None, {}, _go(request, end)
+    return step.assignment, {"waiting": step.state == services.NextState.WAIT}, None
+
+
 def _item_context(
     request: HttpRequest, project: Project, assignment: Assignment | None
 ) -> dict[str, object]:
@@ -115,10 +144,11 @@ def _render_next(
     field_errors: list[dict[str, str]] | None = None,
     notice: str | None = None,
 ) -> HttpResponse:
-    assignment, stop = crowd_views.reserve_or_stop(request, project)
+    assignment, extra, stop = _next_or_leave(request, project)
     if stop is not None:  # instructions first, paused, or a crowd session that is over
         return stop
     context = _item_context(request, project, assignment)
+    context.update(extra)
     context.update(error=error, field_errors=field_errors or [], notice=notice)
     return render(request, "annotate/_partials/item.html", context)
 
@@ -126,10 +156,11 @@ def _render_next(
 @login_required
 def annotate_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for_page(request, project_id, role=Membership.Role.ANNOTATOR)
-    assignment, stop = crowd_views.reserve_or_stop(request, project)
+    assignment, extra, stop = _next_or_leave(request, project)
     if stop is not None:  # instructions first, paused, or a crowd session that is over
         return stop
     context = _item_context(request, project, assignment)
+    context.update(extra)
     plugin = get_task_type(project.task_type)
     context["task_scripts"] = plugin.annotator_scripts
     context["task_styles"] = plugin.annotator_styles
@@ -168,7 +199,7 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
             assignment_id=assignment.pk,
             annotator=request_user(request),
             value=value,
-            time_spent_ms=min(time_spent_ms, 86_400_000) if time_spent_ms is not None else None,
+            time_spent_ms=time_spent_ms,  # the service caps it
         )
     except InvalidInput as exc:
         context = _item_context(request, project, assignment)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.services.assignment import MAX_TIME_SPENT_MS
 from annotate.tasktypes import task_type_choices
 
 
@@ -56,7 +57,7 @@ class ProjectDetailOut(ProjectOut):
 
 
 class MemberIn(serializers.Serializer):
-    user = serializers.CharField(help_text="User id or username.")
+    user = serializers.CharField(max_length=254, help_text="Username or e-mail address.")
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
@@ -110,7 +111,9 @@ class NextOut(serializers.Serializer):
 
 class SubmitIn(serializers.Serializer):
     value = serializers.JSONField()
-    time_spent_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000)
+    time_spent_ms = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_TIME_SPENT_MS
+    )
 
 
 class AnnotationOut(serializers.ModelSerializer):

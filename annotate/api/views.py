@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,6 +22,7 @@ from . import serializers as s
 
 LEAD = Membership.Role.LEAD
 ANNOTATOR = Membership.Role.ANNOTATOR
+WAIT_RETRY_SECONDS = 60
 
 
 def _project_detail(project, user) -> dict:
@@ -61,20 +61,15 @@ class ProjectDetailApi(APIView):
 
 
 class MemberAddApi(APIView):
-    @extend_schema(request=s.MemberIn, responses={201: s.MemberOut})
+    @extend_schema(request=s.MemberIn, responses={201: s.MemberOut, 400: s.ErrorOut})
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
         data = s.MemberIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ref = data.validated_data["user"]
-        users = get_user_model().objects
-        user = (users.filter(pk=int(ref)) if ref.isdigit() else users.filter(username=ref)).first()
-        if user is None:
-            raise InvalidInput(
-                "no such user", detail=[{"field": "user", "message": f"no user {ref!r}"}]
-            )
-        membership = services.membership_add(
-            project=project, user=user, role=data.validated_data["role"]
+        membership = services.membership_add_by_reference(
+            project=project,
+            reference=data.validated_data["user"],
+            role=data.validated_data["role"],
         )
         return Response(s.MemberOut(membership).data, status=status.HTTP_201_CREATED)
 
@@ -100,7 +95,7 @@ class ItemsApi(ListAPIView):
         if status_filter and status_filter not in selectors.ITEM_STATUSES:
             raise InvalidInput(
                 f"status must be one of {', '.join(selectors.ITEM_STATUSES)}",
-                detail=[{"field": "status", "message": f"unknown status {status_filter!r}"}],
+                detail=[FieldError("status", f"unknown status {status_filter!r}")],
             )
         return selectors.items_list(project=project, status=status_filter)
 
@@ -128,7 +123,7 @@ class ItemsApi(ListAPIView):
             upload = request.FILES.get("file")
             if upload is None:
                 raise InvalidInput(
-                    "no file", detail=[{"field": "file", "message": "attach the file as 'file'"}]
+                    "no file", detail=[FieldError("file", "attach the file as 'file'")]
                 )
             fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
             stream = upload
@@ -142,12 +137,31 @@ class ItemsApi(ListAPIView):
 
 
 class NextApi(APIView):
-    @extend_schema(request=None, responses={200: s.NextOut, 204: None})
+    """The next item, as in the browser (``services.annotator_next``): 204 when there is none,
+    with ``Retry-After`` when every item left is reserved by others for now."""
+
+    @extend_schema(
+        request=None,
+        responses={200: s.NextOut, 204: None},
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="seconds to wait: every item left is reserved by others for now",
+            )
+        ],
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(project_id=project_id, user=request.user, role=ANNOTATOR)
-        assignment = services.assignment_reserve_next(project=project, annotator=request.user)
+        step = services.annotator_next(project=project, annotator=request.user)
+        assignment = step.assignment
         if assignment is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            if step.state == services.NextState.WAIT:
+                response["Retry-After"] = str(WAIT_RETRY_SECONDS)
+            return response
         item = s.AnnotatorItemOut(assignment.item).data
         item["payload"] = get_task_type(project.task_type).annotator_payload(
             assignment.item.payload
@@ -156,7 +170,10 @@ class NextApi(APIView):
 
 
 class SubmitApi(APIView):
-    @extend_schema(request=s.SubmitIn, responses={200: s.AnnotationOut, 201: s.AnnotationOut})
+    @extend_schema(
+        request=s.SubmitIn,
+        responses={200: s.AnnotationOut, 201: s.AnnotationOut, 409: s.ErrorOut},
+    )
     def post(self, request: Request, assignment_id: int) -> Response:
         data = s.SubmitIn(data=request.data)
         data.is_valid(raise_exception=True)

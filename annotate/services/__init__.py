@@ -2,10 +2,15 @@
 
 from .assignment import annotation_submit, assignment_reserve_next, assignment_skip
 from .importing import ImportResult, items_import
-from .projects import membership_add, project_create, project_update
+from .projects import membership_add, membership_add_by_reference, project_create, project_update
+from .sessions import NextState, NextStep, annotator_next
 
 __all__ = [
     "ImportResult",
+    "NextState",
+    "NextStep",
+    "annotator_next",
+    "membership_add_by_reference",
     "annotation_submit",
     "assignment_reserve_next",
     "assignment_skip",

@@ -7,6 +7,8 @@ Concurrency rules, all enforced by PostgreSQL:
   under that item's row lock, so the live-reservation count read after taking the lock is exact;
 - a submit takes a blocking lock on the item and checks ``n_submitted`` against the overlap, so no
   item ever gets more than ``overlap`` annotations;
+- a submit first takes the annotator's membership lock (the same order as ``next``: membership,
+  then item), so a crowd worker's quota, checked at hand-out and again at submit, is exact;
 - unique constraints: one assignment per (item, annotator), one annotation per assignment.
 """
 
@@ -25,11 +27,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
-from annotate.services.crowd import quota_reached
+from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
 from annotate.services.onboarding import annotator_stop, qualification_next
 from annotate.tasktypes import get_task_type
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, SchemaError, ServiceError
+from core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SchemaError,
+    ServiceError,
+)
 
 MAX_CANDIDATES_PER_CALL = 50
 """Candidates examined in one ``next`` before giving up; each one was full under its lock."""
@@ -40,6 +50,9 @@ LOCK_WAIT_SECONDS = 0.005
 ``MAX_LOCK_WAITS * LOCK_WAIT_SECONDS`` before answering that nothing is left."""
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+"""Time spent on one answer is at most a day: a longer timer is a tab left open. The one cap:
+a value sent above it is counted as the cap; a value measured from the reservation is capped
+the same way."""
 
 _RNG = random.SystemRandom()
 """Draws whether ``next`` serves a gold item; tests pass a seeded ``random.Random``."""
@@ -147,13 +160,10 @@ def _reserve_for(
     if quota_reached(project=project, annotator=annotator):
         return None
 
-    finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
-        status=Assignment.Status.RESERVED
-    )
     candidates = (
-        Item.objects.filter(project=project, n_submitted__lt=project.overlap, is_gold=False)
+        open_items_for(project=project, annotator=annotator)
         .alias(live=_live_reservations(now=now))
-        .filter(~Exists(finished_by_me), n_submitted__lt=project.overlap - F("live"))
+        .filter(n_submitted__lt=project.overlap - F("live"))
         .order_by("-n_submitted", "rank")
     )
     if project.gold_rate > 0 and rng.random() < project.gold_rate and candidates.exists():
@@ -180,6 +190,17 @@ def _reserve_for(
             return _reserve(project=project, item=item, annotator=annotator, now=now)
         tried.append(item.pk)
     return None
+
+
+def open_items_for(*, project: Project, annotator: User) -> Any:
+    """Ordinary items that still need annotations and that ``annotator`` has not submitted or
+    skipped, whether or not others hold them reserved now."""
+    finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
+        status=Assignment.Status.RESERVED
+    )
+    return Item.objects.filter(
+        project=project, n_submitted__lt=project.overlap, is_gold=False
+    ).filter(~Exists(finished_by_me))
 
 
 def _reserve(*, project: Project, item: Item, annotator: User, now: datetime) -> Assignment:
@@ -226,7 +247,9 @@ def annotation_submit(
 
     Resubmitting updates the annotation in place and keeps the earlier version in history. A
     submit after the reservation expired (or after a skip) is accepted only if the item still
-    needs it, counting other annotators' live reservations; otherwise ``Conflict`` says why.
+    needs it, counting other annotators' live reservations; otherwise ``Conflict`` says why. A
+    crowd worker's new answer past their quota (or after their session ended) is refused
+    (``QuotaReached``, 409). ``time_spent_ms`` above ``MAX_TIME_SPENT_MS`` counts as the cap.
     An answer on a gold item is always accepted, and then the annotator's gold accuracy is
     reviewed (``annotate.services.gold``), which may pause them.
     """
@@ -257,15 +280,16 @@ def _store_annotation(
     time_spent_ms: int | None,
     now: datetime,
 ) -> tuple[Annotation, bool, bool]:
-    if time_spent_ms is not None and not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
+    if time_spent_ms is not None and time_spent_ms < 0:
         raise InvalidInput(
             "time_spent_ms out of range",
-            detail=[{"field": "time_spent_ms", "message": "must be between 0 and 86400000"}],
+            detail=[FieldError("time_spent_ms", "must be 0 or more")],
         )
     assignment = _own_assignment(assignment_id=assignment_id, annotator=annotator)
     project = assignment.project
     plugin = get_task_type(project.task_type)
     with transaction.atomic():
+        Membership.objects.select_for_update().filter(project=project, user=annotator).first()
         item = Item.objects.select_for_update().get(pk=assignment.item_id)
         assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
         try:
@@ -275,15 +299,16 @@ def _store_annotation(
                 "the annotation does not fit the schema", detail=exc.as_list()
             ) from None
         if time_spent_ms is None:
-            time_spent_ms = min(
-                int((now - assignment.reserved_at).total_seconds() * 1000), MAX_TIME_SPENT_MS
-            )
+            time_spent_ms = int((now - assignment.reserved_at).total_seconds() * 1000)
+        time_spent_ms = min(time_spent_ms, MAX_TIME_SPENT_MS)
 
         existing = Annotation.objects.filter(assignment=assignment).first()
         if existing is not None:
             resubmitted = _resubmit(existing, cleaned, time_spent_ms=time_spent_ms, now=now)
             return resubmitted, False, item.is_gold
 
+        if not item.is_qualification:
+            quota_check_submit(project=project, annotator=annotator)
         on_time = assignment.status == Assignment.Status.RESERVED and assignment.expires_at > now
         if item.is_gold:
             still_needed = True  # gold items are for everyone: no overlap to respect

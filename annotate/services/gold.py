@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.tasktypes import get_task_type
-from core.errors import InvalidInput, NotFound, SchemaError
+from core.errors import FieldError, InvalidInput, NotFound, SchemaError
 
 Agrees = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 
@@ -195,7 +195,7 @@ def item_gold_set(
     item = Item.objects.filter(project=project, external_id=external_id.strip()).first()
     if item is None:
         raise InvalidInput(
-            "no such item", detail=[{"field": "external_id", "message": f"no item {external_id!r}"}]
+            "no such item", detail=[FieldError("external_id", f"no item {external_id!r}")]
         )
     plugin = get_task_type(project.task_type)
     try:
@@ -204,8 +204,7 @@ def item_gold_set(
         raise InvalidInput(
             "the gold answer does not fit the schema",
             detail=[
-                {"field": "gold." + e.field.removeprefix("value."), "message": e.message}
-                for e in exc.errors
+                FieldError("gold." + e.field.removeprefix("value."), e.message) for e in exc.errors
             ],
         ) from None
     item.is_gold = True

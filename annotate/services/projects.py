@@ -1,3 +1,5 @@
+"""Projects and their members: create, change settings (one validation path), add members."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +10,7 @@ from django.db import transaction
 
 from annotate.models import Membership, Project
 from annotate.tasktypes import get_task_type
-from core.errors import InvalidInput, SchemaError
+from core.errors import FieldError, InvalidInput, SchemaError
 
 
 def _validated(project: Project) -> Project:
@@ -19,12 +21,12 @@ def _validated(project: Project) -> Project:
     try:
         project.config = plugin.validate_config(project.config or {})
     except ValueError as exc:
-        raise InvalidInput(str(exc), detail=[{"field": "config", "message": str(exc)}]) from None
+        raise InvalidInput(str(exc), detail=[FieldError("config", str(exc))]) from None
     try:
         project.full_clean(exclude=["created_by"])
     except ValidationError as exc:
         detail = [
-            {"field": name, "message": message}
+            FieldError(name, message)
             for name, messages in exc.message_dict.items()
             for message in messages
         ]
@@ -62,18 +64,43 @@ def project_create(
     return project
 
 
+UPDATABLE_FIELDS = (
+    "name",
+    "overlap",
+    "instructions",
+    "reservation_seconds",
+    "gold_rate",
+    "config",
+    # onboarding and gold (the lead's crowd page)
+    "instructions_required",
+    "qualification_pass_mark",
+    "gold_min_answers",
+    "gold_min_accuracy",
+)
+
+
 def project_update(*, project: Project, **changes: Any) -> Project:
-    """Change a project's settings; the task type is fixed once items exist."""
-    allowed = {"name", "overlap", "instructions", "reservation_seconds", "gold_rate", "config"}
-    unknown = set(changes) - allowed
+    """Change a project's settings; every change is checked before anything is saved.
+
+    The one path for every settings change (the API, the project and crowd pages): the task
+    type's config schema and the model's validators. The task type is fixed once created. On
+    a refusal ``project`` is left as it was in the database.
+    """
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise InvalidInput(
             "these fields cannot be changed",
-            detail=[{"field": f, "message": "cannot be changed"} for f in sorted(unknown)],
+            detail=[FieldError(f, "cannot be changed") for f in sorted(unknown)],
         )
     for field, value in changes.items():
         setattr(project, field, value)
-    _validated(project).save(update_fields=list(changes) or None)
+    try:
+        _validated(project)
+    except InvalidInput:
+        if changes and project.pk is not None:
+            project.refresh_from_db(fields=list(changes))
+        raise
+    project.save(update_fields=list(changes) or None)
     return project
 
 
@@ -82,9 +109,37 @@ def membership_add(*, project: Project, user: User, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise InvalidInput(
             f"role must be one of {', '.join(Membership.Role.values)}",
-            detail=[{"field": "role", "message": f"unknown role {role!r}"}],
+            detail=[FieldError("role", f"unknown role {role!r}")],
         )
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
     return membership
+
+
+def membership_add_by_reference(*, project: Project, reference: str, role: str) -> Membership:
+    """Give the account named by ``reference`` (a username or an e-mail) a role in ``project``.
+
+    An unknown reference is refused with nothing more than what the lead typed, so the answer
+    tells no more about other accounts than the lead already knew.
+    """
+    user = _user_by_username_or_email(reference)
+    if user is None:
+        raise InvalidInput(
+            "no such user",
+            detail=[FieldError("user", f"no user {reference!r}")],
+        )
+    return membership_add(project=project, user=user, role=role)
+
+
+def _user_by_username_or_email(reference: str) -> User | None:
+    # Numeric ids are not looked up: a lead names people, not rows. An e-mail shared by
+    # several accounts names none of them.
+    reference = reference.strip()
+    if not reference:
+        return None
+    user = User.objects.filter(username=reference).first()
+    if user is not None or "@" not in reference:
+        return user
+    matches = list(User.objects.filter(email__iexact=reference)[:2])
+    return matches[0] if len(matches) == 1 else None

@@ -186,18 +186,49 @@ def test_add_member_by_username(project, lead, api):
     assert Membership.objects.get(project=project, user__username="newbie").role == "annotator"
 
 
-def test_add_member_by_id(project, lead, api):
-    user = UserFactory(username="by-id")
+def test_add_member_by_email(project, lead, api):
+    user = UserFactory(username="by-mail", email="Someone@Example.org")
 
     response = api(lead).post(
         f"/api/v1/projects/{project.pk}/members/",
-        {"user": str(user.pk), "role": "lead"},
+        {"user": "someone@example.org", "role": "lead"},
         format="json",
     )
 
     assert response.status_code == 201, response.content
     assert response.json()["user"] == user.pk
     assert Membership.objects.get(project=project, user=user).role == "lead"
+
+
+def test_a_numeric_user_id_names_no_one_and_reveals_no_username(project, lead, api):
+    """Issue 13: a lead could add any numeric user id and learn its username."""
+    user = UserFactory(username="secret-name")
+
+    response = api(lead).post(
+        f"/api/v1/projects/{project.pk}/members/",
+        {"user": str(user.pk), "role": "annotator"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "secret-name" not in response.content.decode()
+    assert response.json()["errors"] == [{"field": "user", "message": f"no user {str(user.pk)!r}"}]
+    assert not Membership.objects.filter(project=project, user=user).exists()
+
+
+def test_an_email_shared_by_two_accounts_names_neither(project, lead, api):
+    UserFactory(username="twin-a", email="twin@example.org")
+    UserFactory(username="twin-b", email="twin@example.org")
+
+    response = api(lead).post(
+        f"/api/v1/projects/{project.pk}/members/",
+        {"user": "twin@example.org", "role": "annotator"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "twin-a" not in response.content.decode()
+    assert Membership.objects.filter(project=project).count() == 1
 
 
 def test_add_member_again_changes_the_role_without_a_second_membership(project, lead, api):

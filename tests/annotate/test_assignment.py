@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from annotate import services
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item
+from annotate.services.assignment import MAX_TIME_SPENT_MS
 from annotate.tasktypes.preference_pair import PreferencePair
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.factories import UserFactory
@@ -405,7 +406,32 @@ def test_time_spent_out_of_range_is_rejected(project, make_annotator, import_pai
             value={"preference": 0},
             time_spent_ms=-1,
         )
-    assert exc.value.detail[0]["field"] == "time_spent_ms"
+    assert exc.value.detail[0].field == "time_spent_ms"
+
+
+def test_time_spent_above_a_day_counts_as_a_day_sent_or_measured(
+    project, make_annotator, import_pairs
+):
+    """One cap, in the service: a value sent above it (the browser's timer in a tab left open)
+    and a value measured from an old reservation are both stored as the cap."""
+    import_pairs(2)
+    annotator = make_annotator("ann")
+    sent = reserve(project, annotator)
+    stored, _ = services.annotation_submit(
+        assignment_id=sent.pk,
+        annotator=annotator,
+        value={"preference": 0},
+        time_spent_ms=MAX_TIME_SPENT_MS * 5,
+    )
+    measured = reserve(project, annotator)
+    late, _ = services.annotation_submit(
+        assignment_id=measured.pk,
+        annotator=annotator,
+        value={"preference": 0},
+        now=measured.reserved_at + timedelta(days=3),
+    )
+
+    assert stored.time_spent_ms == late.time_spent_ms == MAX_TIME_SPENT_MS == 86_400_000
 
 
 # --- who may do what

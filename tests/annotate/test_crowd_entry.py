@@ -10,7 +10,7 @@ from django.test import Client
 from annotate import services
 from annotate.models import Annotation, Assignment, CrowdWorker, Membership, WorkerSession
 from annotate.services import crowd
-from core.errors import InvalidInput
+from core.errors import FieldError, InvalidInput
 from tests.conftest import jsonl
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
 
@@ -89,10 +89,10 @@ def test_a_returning_worker_resumes_the_same_account_and_reservation():
     first.get(entry_url(entry))
     page = first.get(f"/p/{project.pk}/annotate/").content.decode()
     reserved = re.search(r'data-assignment="(\d+)"', page).group(1)
+    del first.cookies["sessionid"]  # signed out; the browser's worker cookie stays
 
-    second = Client()  # another browser, same worker, same session
-    second.get(entry_url(entry))
-    again = second.get(f"/p/{project.pk}/annotate/").content.decode()
+    first.get(entry_url(entry))  # the same browser, same worker, same session
+    again = first.get(f"/p/{project.pk}/annotate/").content.decode()
 
     assert CrowdWorker.objects.filter(project=project).count() == 1
     assert User.objects.filter(crowd_worker__project=project).count() == 1
@@ -201,16 +201,20 @@ def test_entry_tokens_are_long_random_and_distinct():
 
 
 @pytest.mark.django_db
-def test_entering_replaces_whoever_was_logged_in_in_that_browser():
+def test_entering_never_logs_out_a_signed_in_lead():
     project, entry = crowd_project()
     client = Client()
     lead = Membership.objects.get(project=project, role="lead").user
     client.force_login(lead)
 
-    client.get(entry_url(entry))
+    response = client.get(entry_url(entry))
 
-    assert int(client.session["_auth_user_id"]) == CrowdWorker.objects.get().user_id
-    assert client.get(f"/p/{project.pk}/crowd/").status_code == 403
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f'<strong id="signed-in-as">{lead.username}</strong>' in html
+    assert int(client.session["_auth_user_id"]) == lead.pk
+    assert not CrowdWorker.objects.exists()
+    assert client.get(f"/p/{project.pk}/crowd/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -274,16 +278,17 @@ def test_a_returning_worker_with_a_finished_session_sees_the_code_again():
     client.get(entry_url(entry))
     label_until_stopped(client, project)
 
-    again = Client()
-    response = again.get(entry_url(entry), follow=True)
+    del client.cookies["sessionid"]  # signed out; the browser's worker cookie stays
+    response = client.get(entry_url(entry), follow=True)
 
     assert "C0MPLETE" in response.content.decode()
     assert Annotation.objects.count() == 1
 
 
 @pytest.mark.django_db
-def test_a_new_session_gets_a_fresh_quota():
+def test_a_new_session_gets_a_fresh_quota_when_the_quota_counts_per_session():
     project, entry = crowd_project(10, quota=2)
+    crowd.crowd_entry_update(project=project, quota_per="session")
     client = Client()
     client.get(entry_url(entry, session="s1"))
     label_until_stopped(client, project)
@@ -352,9 +357,7 @@ def test_the_completion_url_must_be_https(url):
     project, _ = crowd_project(1)
     with pytest.raises(InvalidInput) as caught:
         crowd.crowd_entry_update(project=project, completion_url=url)
-    assert caught.value.detail == [
-        {"field": "completion_url", "message": "must be an https:// URL"}
-    ]
+    assert caught.value.detail == [FieldError("completion_url", "must be an https:// URL")]
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.test import Client
 
-from annotate import services
+from annotate import selectors, services
 from annotate.models import CrowdEntry, Item, Membership, Project
 from annotate.services import crowd
 from tests.conftest import jsonl
@@ -175,7 +175,7 @@ def test_the_worker_csv_has_a_header_when_no_one_came(world):
     project, entry, lead, *_ = world
     response = logged_in(lead).get(f"/p/{project.pk}/crowd/workers.csv")
     header = b"".join(response.streaming_content).decode().strip()
-    assert header.split(",") == list(crowd.PAYMENT_COLUMNS)
+    assert header.split(",") == list(selectors.PAYMENT_COLUMNS)
 
 
 def test_the_page_shows_the_entry_link_and_session_throughput(world):

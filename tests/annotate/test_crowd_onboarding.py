@@ -160,8 +160,8 @@ def test_a_worker_who_fails_sees_the_screen_out_code_and_is_redirected():
     assert "DONE1" not in html
     assert "https://app.prolific.com/submissions/complete?cc=NOPE2" in html
     assert WorkerSession.objects.get().status == "screened_out"
-    # Coming back by the link does not open a second chance.
-    again = Client().get(entry_url(entry, session="another"), follow=True)
+    # Coming back by the link (in the same browser) does not open a second chance.
+    again = client.get(entry_url(entry, session="another"), follow=True)
     assert "NOPE2" in again.content.decode()
 
 

@@ -419,7 +419,7 @@ def test_an_item_can_be_marked_gold_with_a_validated_answer(project):
     assert item.gold_value == {"preference": 1, "aspects": {}, "rationale": "", "flags": []}
     with pytest.raises(InvalidInput) as caught:
         gold.item_gold_set(project=project, external_id="pair-0", gold={"preference": 7})
-    assert caught.value.detail[0]["field"] == "gold.preference"
+    assert caught.value.detail[0].field == "gold.preference"
     with pytest.raises(InvalidInput):
         gold.item_gold_set(project=project, external_id="nope", gold={"preference": 1})
     cleared = gold.item_gold_clear(project=project, item_id=item.pk)

@@ -250,7 +250,7 @@ def test_a_project_with_a_malformed_aspects_or_flags_config_is_rejected(lead, co
         services.project_create(
             name="p", task_type="preference_pair", created_by=lead, config=config
         )
-    assert exc.value.detail[0]["field"] == "config"
+    assert exc.value.detail[0].field == "config"
 
 
 def test_an_unknown_task_type_is_rejected(lead):
