@@ -8,7 +8,7 @@ gets a second prediction in a run.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -97,9 +97,10 @@ class ModelRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The run's last sign of life: set when work is sent for it, when a worker claims a chunk and
-    # on every heartbeat while one is predicted. An unfinished run silent for longer than a lease
-    # is stalled: the periodic sweep sends its work again, and a lead may resume it.
+    # The run's last sign of life: set when work is sent for it, when a worker claims a chunk
+    # and on every heartbeat while one is predicted. An unfinished run silent for longer than
+    # DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS is stalled: the periodic sweep sends its work
+    # again, and a lead may resume it.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -121,11 +122,11 @@ class ModelRun(models.Model):
 
     @property
     def is_stalled(self) -> bool:
-        """Unfinished, run by a predictor, and silent for longer than a chunk lease."""
+        """Unfinished, run by a predictor, and silent for longer than a heartbeat allows."""
         if self.is_finished or self.source != self.Source.PREDICTOR:
             return False
-        lease = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_LEASE_SECONDS)
-        return self.heartbeat_at is None or self.heartbeat_at < timezone.now() - lease
+        silent = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
+        return self.heartbeat_at is None or self.heartbeat_at < timezone.now() - silent
 
 
 class ModelRunChunk(models.Model):
@@ -139,9 +140,12 @@ class ModelRunChunk(models.Model):
     index = models.PositiveIntegerField()
     item_ids = models.JSONField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # A worker's claim: renewed by its heartbeat; once it lapses, another worker may take over.
+    # A worker's claim: a lease renewed after each batch, and a heartbeat the worker beats while
+    # it predicts. Once either lapses (the lease ran out, or the heartbeat stopped for
+    # DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS: the worker died), another worker may take over.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -160,6 +164,12 @@ class ModelRunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id} ({self.status})"
+
+    @staticmethod
+    def live_claim(now: datetime) -> Q:
+        """Chunks held by a worker that is alive: its lease runs and its heartbeat is recent."""
+        silent = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
+        return Q(claimed_until__gte=now, heartbeat_at__gte=now - silent)
 
 
 class Prediction(models.Model):

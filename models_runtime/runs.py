@@ -3,10 +3,11 @@
 A run is planned into chunks of item ids (a snapshot, so later imports or filters that change do
 not move items between chunks); workers predict the chunks (``worker.py``). Work is sent to the
 broker only through ``dispatch.run_step_send``. A run whose work was lost (the broker was away
-when it was sent, a worker died, a message vanished) shows no sign of life (``heartbeat_at``) for
-longer than a chunk lease; ``model_runs_sweep``, run by Celery beat, sends its work again, and a
-lead can ``model_run_resume`` it (a failed run too). Repeated work never duplicates a prediction:
-each item gets at most one per run (a database constraint, and workers skip items already done).
+when it was sent, a worker died, a message vanished) shows no sign of life (``heartbeat_at``)
+for longer than ``DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS``; ``model_runs_sweep``, run by Celery
+beat, sends its work again, and a lead can ``model_run_resume`` it (a failed run too). Repeated
+work never duplicates a prediction: each item gets at most one per run (a database constraint,
+and workers skip items already done).
 """
 
 from __future__ import annotations
@@ -213,19 +214,20 @@ def model_run_resume(*, run: ModelRun) -> ModelRun:
 
 
 def stalled_runs() -> Any:
-    """Unfinished runs of predictors with no live chunk lease and no sign of life for longer
-    than a lease: their work was lost (or never sent)."""
+    """Unfinished runs of predictors that no live worker holds a chunk of and that showed no
+    sign of life for ``DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS``: their work was lost (or never
+    sent)."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_LEASE_SECONDS)
+    silence = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
     live = ModelRunChunk.objects.filter(
-        run=OuterRef("pk"), status=ModelRunChunk.Status.PENDING, claimed_until__gt=now
+        ModelRunChunk.live_claim(now), run=OuterRef("pk"), status=ModelRunChunk.Status.PENDING
     )
     return (
         ModelRun.objects.filter(
             source=ModelRun.Source.PREDICTOR,
             status__in=[ModelRun.Status.QUEUED, ModelRun.Status.RUNNING],
         )
-        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - lease))
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - silence))
         .exclude(Exists(live))
         .select_related("predictor")
         .order_by("id")
@@ -241,7 +243,7 @@ class SweepResult:
 def _resend(runs: Any) -> SweepResult:
     result = SweepResult(resent=[])
     for run in runs:
-        # Marked first: the next sweep leaves it alone for a lease while the work is on its way.
+        # Marked first: the next sweeps leave it alone while the work is on its way.
         ModelRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
         try:
             dispatch.run_step_send(step=_next_step_for(run), run=run)

@@ -4,10 +4,11 @@ heartbeat while the chunk is predicted, write each batch without duplicates, dec
 Each batch's predictions are written under a lock on the run row, skipping items that already
 have one, and the database's unique constraint on (run, item) backs that up: a retried,
 redelivered or taken-over chunk never duplicates a prediction, and a killed worker loses at most
-the batch it was computing. A heartbeat thread renews the chunk's lease every third of
-``DISSENSUS_MODEL_RUN_LEASE_SECONDS`` (and the run's ``heartbeat_at``), even while one long
-batch is computed; when the worker dies the lease lapses within one lease and the next work task
-of the run (or the sweep) takes the chunk over.
+the batch it was computing. A chunk's claim holds while its lease runs (renewed after each batch,
+``DISSENSUS_MODEL_RUN_LEASE_SECONDS``) and its heartbeat is recent: a thread beats every third of
+``DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS`` while the chunk is predicted, even through one long
+batch. When the worker dies its heartbeat stops, and within that many seconds the next work task
+of the run (or the sweep) takes the chunk over, however long the lease still runs.
 
 One loaded model per worker process is kept (``loaded_predictor``) and reused by the next chunk of
 the same predictor.
@@ -26,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from annotate.models import Item
@@ -49,44 +50,53 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.DISSENSUS_MODEL_RUN_LEASE_SECONDS)
 
 
+def _silence() -> timedelta:
+    return timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
+
+
 def chunk_claim(*, run_id: int) -> ModelRunChunk | None:
-    """Claim the first pending chunk of the run that nobody holds a live lease on."""
+    """Claim the first pending chunk of the run that no live worker holds."""
     now = timezone.now()
     with transaction.atomic():
         chunk = (
             ModelRunChunk.objects.select_for_update(skip_locked=True)
             .filter(run_id=run_id, status=ModelRunChunk.Status.PENDING)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .exclude(ModelRunChunk.live_claim(now))
             .order_by("index")
             .first()
         )
         if chunk is None:
             return None
         chunk.claimed_until = now + _lease()
+        chunk.heartbeat_at = now
         chunk.claimed_by = _worker_name()
         chunk.attempts += 1
-        chunk.save(update_fields=["claimed_until", "claimed_by", "attempts"])
+        chunk.save(update_fields=["claimed_until", "heartbeat_at", "claimed_by", "attempts"])
         ModelRun.objects.filter(pk=run_id).update(heartbeat_at=now)
     return chunk
 
 
-def chunk_lease_renew(*, chunk: ModelRunChunk) -> bool:
-    """Extend this worker's lease on ``chunk`` by one lease; False if it is no longer ours."""
+def chunk_heartbeat(*, chunk: ModelRunChunk) -> bool:
+    """Say that the worker predicting ``chunk`` is alive; False once the chunk is done or
+    another worker took it over."""
     now = timezone.now()
     renewed = ModelRunChunk.objects.filter(
-        pk=chunk.pk, status=ModelRunChunk.Status.PENDING, claimed_by=chunk.claimed_by
-    ).update(claimed_until=now + _lease())
+        pk=chunk.pk,
+        status=ModelRunChunk.Status.PENDING,
+        claimed_by=chunk.claimed_by,
+        attempts=chunk.attempts,
+    ).update(heartbeat_at=now)
     if renewed:
         ModelRun.objects.filter(pk=chunk.run_id).update(heartbeat_at=now)
     return bool(renewed)
 
 
 class Heartbeat:
-    """A daemon thread that renews a chunk's lease every third of a lease until stopped."""
+    """A daemon thread that beats a chunk's heartbeat every third of the allowed silence."""
 
     def __init__(self, chunk: ModelRunChunk) -> None:
         self.chunk = chunk
-        self.interval = max(0.2, settings.DISSENSUS_MODEL_RUN_LEASE_SECONDS / 3)
+        self.interval = max(0.1, settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS / 3)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"lease-chunk-{chunk.pk}", daemon=True
@@ -104,10 +114,10 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    if not chunk_lease_renew(chunk=self.chunk):
+                    if not chunk_heartbeat(chunk=self.chunk):
                         return
                 except Exception:  # a database blip: try again at the next beat
-                    logger.warning("could not renew the lease of %s", self.chunk, exc_info=True)
+                    logger.warning("no heartbeat for %s", self.chunk, exc_info=True)
                     close_old_connections()
         finally:
             connection.close()  # this thread's own connection
@@ -150,10 +160,16 @@ def _next_step(run: ModelRun, chunk_index: int | None, written: int) -> WorkResu
     if not pending.exists():
         model_run_finish_if_complete(run_id=run.pk)
         return WorkResult(chunk_index, written, "stop")
-    if pending.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).exists():
+    if pending.exclude(ModelRunChunk.live_claim(now)).exists():
         return WorkResult(chunk_index, written, "continue")
-    earliest = pending.order_by("claimed_until").values_list("claimed_until", flat=True).first()
-    wait = max(1.0, (earliest - now).total_seconds() + 0.5) if earliest else 1.0
+    # Every pending chunk is held: look again when the first claim could lapse (its lease runs
+    # out, or its heartbeat, if it stops now).
+    lapses = [
+        min(until, beat + _silence())
+        for until, beat in pending.values_list("claimed_until", "heartbeat_at")
+        if until is not None and beat is not None
+    ]
+    wait = max(1.0, (min(lapses) - now).total_seconds() + 0.5) if lapses else 1.0
     return WorkResult(chunk_index, written, "wait", wait)
 
 
@@ -214,8 +230,8 @@ def _predict_chunk(run: ModelRun, chunk: ModelRunChunk) -> int:
     payloads = {item.pk: item.payload for item in items}
     written = 0
     for batch in model.batches([PredictInput(item.pk, item.payload) for item in items]):
-        if ModelRun.objects.filter(pk=run.pk, status=ModelRun.Status.CANCELLED).exists():
-            return written
+        if ModelRun.objects.filter(pk=run.pk, status__in=ModelRun.FINISHED).exists():
+            return written  # cancelled (or failed by another chain): stop after this batch
         predictions = model.predict_batch(batch)
         rows = []
         for prediction in predictions:
@@ -251,7 +267,7 @@ def _write_batch(run: ModelRun, chunk: ModelRunChunk, rows: list[Prediction]) ->
     (another worker took the chunk over), count them, and renew the chunk's lease."""
     with transaction.atomic():
         locked = ModelRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status == ModelRun.Status.CANCELLED:
+        if locked.is_finished:
             return 0
         existing = set(
             Prediction.objects.filter(run=run, item_id__in=[r.item_id for r in rows]).values_list(
@@ -264,5 +280,7 @@ def _write_batch(run: ModelRun, chunk: ModelRunChunk, rows: list[Prediction]) ->
         ModelRun.objects.filter(pk=run.pk).update(
             n_done=F("n_done") + len(new), updated_at=now, heartbeat_at=now
         )
-        ModelRunChunk.objects.filter(pk=chunk.pk).update(claimed_until=now + _lease())
+        ModelRunChunk.objects.filter(pk=chunk.pk).update(
+            claimed_until=now + _lease(), heartbeat_at=now
+        )
     return len(new)
