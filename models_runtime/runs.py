@@ -187,6 +187,17 @@ def model_run_resume(*, run: ModelRun) -> ModelRun:
     """
     if run.source != ModelRun.Source.PREDICTOR:
         raise Conflict("imported predictions cannot be resumed")
+    try:
+        return _resume(run)
+    except BrokerUnavailable as exc:
+        raise BrokerUnavailable(
+            "the task broker is unavailable; the run is reopened and its work will be sent "
+            "when the broker is back",
+            detail={"run_id": run.pk},
+        ) from exc
+
+
+def _resume(run: ModelRun) -> ModelRun:
     with transaction.atomic():
         locked = (
             ModelRun.objects.select_for_update(of=("self",))
