@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
+from annotate import hooks
 from annotate.models import Item, Project
 from annotate.selectors import annotations_for_aggregates, keyset_chunks
 from annotate.tasktypes import ItemSummary, get_task_type
@@ -168,15 +169,17 @@ def item_records(
 def item_rows(
     project: Project, *, identities: bool = False, include_flagged: bool = False
 ) -> Iterator[dict[str, Any]]:
-    # Imported here: models_runtime builds on this app, not the other way round.
-    from models_runtime.selectors import predictions_by_item
-
     plugin = get_task_type(project.task_type)
     records = item_records(project, identities=identities, include_flagged=include_flagged)
     for chunk in _batched(records, CHUNK):
-        predictions = predictions_by_item(item_ids=[item.pk for item, _, _ in chunk])
+        # Columns that apps built on this one add (models_runtime: "predictions").
+        extra: dict[str, dict[int, Any]] = {}
+        for columns in hooks.item_export_columns(item_ids=[item.pk for item, _, _ in chunk]):
+            extra.update(columns)
         for item, labels, summary in chunk:
-            yield _item_row(plugin, item, labels, summary, predictions.get(item.pk, []))
+            row = _item_row(plugin, item, labels, summary)
+            row.update({column: values.get(item.pk) for column, values in extra.items()})
+            yield row
 
 
 def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -195,7 +198,6 @@ def _item_row(
     item: Item,
     labels: list[dict[str, Any]],
     summary: ItemSummary,
-    predictions: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "external_id": item.external_id,
@@ -208,7 +210,6 @@ def _item_row(
         "label_distribution": summary.label_distribution,
         "majority_label": summary.majority_label,
         "agreement_status": summary.agreement_status,
-        "predictions": predictions,
     }
 
 

@@ -1,12 +1,12 @@
 from django import forms
 from django.contrib import admin
 
-from . import services
 from .models import ModelRun, Prediction, Predictor
+from .predictors import predictor_errors
 
 
 class PredictorForm(forms.ModelForm):
-    """Checks what ``services.predictor_errors`` checks: backend known, task type answered by
+    """Checks what ``predictors.predictor_errors`` checks: backend known, task type answered by
     the backend, local weights present, parameters understood."""
 
     class Meta:
@@ -15,7 +15,7 @@ class PredictorForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        errors = services.predictor_errors(
+        errors = predictor_errors(
             task_type=cleaned.get("task_type", ""),
             backend=cleaned.get("backend", ""),
             weights_path=cleaned.get("weights_path", ""),
@@ -23,8 +23,8 @@ class PredictorForm(forms.ModelForm):
             queue=cleaned.get("queue", ""),
         )
         for error in errors:
-            field = error["field"] if error["field"] in self.fields else None
-            self.add_error(field, error["message"])
+            field = error.field if error.field in self.fields else None
+            self.add_error(field, error.message)
         return cleaned
 
 

@@ -8,13 +8,16 @@ gets a second prediction in a run.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Predictor(models.Model):
-    """A named, configured model for one task type; validated by ``services.predictor_save``."""
+    """A named, configured model for one task type; validated by ``predictors.predictor_create``."""
 
     class Backend(models.TextChoices):
         REWARD_MODEL = "reward_model", "Reward model (transformers sequence classification)"
@@ -94,6 +97,11 @@ class ModelRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The run's last sign of life: set when work is sent for it, when a worker claims a chunk
+    # and on every heartbeat while one is predicted. An unfinished run silent for longer than
+    # DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS is stalled: the periodic sweep sends its work
+    # again, and a lead may resume it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -112,6 +120,14 @@ class ModelRun(models.Model):
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
 
+    @property
+    def is_stalled(self) -> bool:
+        """Unfinished, run by a predictor, and silent for longer than a heartbeat allows."""
+        if self.is_finished or self.source != self.Source.PREDICTOR:
+            return False
+        silent = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
+        return self.heartbeat_at is None or self.heartbeat_at < timezone.now() - silent
+
 
 class ModelRunChunk(models.Model):
     """A slice of a run's items, snapshotted at planning time: the unit of one Celery task."""
@@ -124,9 +140,12 @@ class ModelRunChunk(models.Model):
     index = models.PositiveIntegerField()
     item_ids = models.JSONField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # A worker's claim: renewed after each batch; once it lapses, another worker may take over.
+    # A worker's claim: a lease renewed after each batch, and a heartbeat the worker beats while
+    # it predicts. Once either lapses (the lease ran out, or the heartbeat stopped for
+    # DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS: the worker died), another worker may take over.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -145,6 +164,12 @@ class ModelRunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id} ({self.status})"
+
+    @staticmethod
+    def live_claim(now: datetime) -> Q:
+        """Chunks held by a worker that is alive: its lease runs and its heartbeat is recent."""
+        silent = timedelta(seconds=settings.DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS)
+        return Q(claimed_until__gte=now, heartbeat_at__gte=now - silent)
 
 
 class Prediction(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from annotate import selectors as annotate_selectors
 from annotate.models import Item, Membership, Project
-from core.errors import InvalidInput, NotFound
+from core.errors import FieldError, InvalidInput, NotFound
 
 from .models import ModelRun, Prediction, Predictor
 
@@ -21,25 +21,22 @@ def run_filters_clean(filters: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check a run's item filters: ``status`` (open, in_progress, done), ``external_ids``
     (a list of strings), ``limit`` (a positive integer)."""
     filters = dict(filters or {})
-    errors = []
-    for key in sorted(set(filters) - set(FILTER_KEYS)):
-        errors.append({"field": f"filters.{key}", "message": "unknown filter"})
+    errors = [
+        FieldError(f"filters.{key}", "unknown filter")
+        for key in sorted(set(filters) - set(FILTER_KEYS))
+    ]
     status = filters.get("status")
     if status is not None and status not in annotate_selectors.ITEM_STATUSES:
-        errors.append(
-            {
-                "field": "filters.status",
-                "message": f"one of {', '.join(annotate_selectors.ITEM_STATUSES)}",
-            }
-        )
+        statuses = ", ".join(annotate_selectors.ITEM_STATUSES)
+        errors.append(FieldError("filters.status", f"one of {statuses}"))
     ids = filters.get("external_ids")
     if ids is not None and (
         not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids)
     ):
-        errors.append({"field": "filters.external_ids", "message": "a list of non-empty strings"})
+        errors.append(FieldError("filters.external_ids", "a list of non-empty strings"))
     limit = filters.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        errors.append({"field": "filters.limit", "message": "a positive integer"})
+        errors.append(FieldError("filters.limit", "a positive integer"))
     if errors:
         raise InvalidInput("the filters are invalid", detail=errors)
     return {key: value for key, value in filters.items() if value is not None}
@@ -63,6 +60,16 @@ def predictor_find(ref: str) -> Predictor | None:
     return (
         predictors.filter(pk=int(ref)) if ref.isdigit() else predictors.filter(name=ref)
     ).first()
+
+
+def user_may_see_predictors(user: User) -> bool:
+    """Predictors name directories on the workers' disks and endpoints (``params``): staff and
+    project leads see them, annotators and crowd workers do not."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.has_perm("models_runtime.add_predictor"):
+        return True
+    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
 
 
 def predictors_for_task_type(*, task_type: str) -> QuerySet[Predictor]:
@@ -103,3 +110,10 @@ def predictions_by_item(*, item_ids: list[int]) -> dict[int, list[dict[str, Any]
             {"run_id": run_id, "model": model, "value": value, "score": score}
         )
     return found
+
+
+def item_export_predictions(*, item_ids: list[int]) -> dict[str, dict[int, Any]]:
+    """The ``predictions`` column of the items export (the ``item_export_columns`` hook): each
+    item's predictions from finished runs, ``[]`` where it has none."""
+    found = predictions_by_item(item_ids=item_ids)
+    return {"predictions": {item_id: found.get(item_id, []) for item_id in item_ids}}

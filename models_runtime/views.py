@@ -1,4 +1,5 @@
-"""The model-runs section of a lead's project page (htmx fragments): list, start, cancel."""
+"""The model-runs section of a lead's project page (htmx fragments): list, start, cancel,
+resume."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from annotate import selectors as annotate_selectors
 from annotate.models import Project
 from annotate.web import lead_project_for_page
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, ServiceError
 from core.web import request_user
 
-from . import selectors, services
+from . import runs, selectors
+from .dispatch import BrokerUnavailable
 from .models import ModelRun
 
 RUNS_SHOWN = 20
@@ -51,12 +53,14 @@ def run_start(request: HttpRequest, project_id: int) -> HttpResponse:
     if request.POST.get("status"):
         filters["status"] = request.POST["status"]
     try:
-        services.model_run_start(
+        runs.model_run_start(
             project=project, predictor=predictor, filters=filters, created_by=request_user(request)
         )
     except InvalidInput as exc:
-        details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.detail or [])
+        details = "; ".join(f"{e.field}: {e.message}" for e in exc.detail or [])
         return _section(request, project, error=f"{exc.message}. {details}".strip())
+    except BrokerUnavailable as exc:
+        return _section(request, project, error=exc.message)
     return _section(request, project)
 
 
@@ -68,7 +72,27 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
         raise Http404("no such run")
     project = lead_project_for_page(request, run.project_id)
     try:
-        services.model_run_cancel(run=run)
+        runs.model_run_cancel(run=run)
     except Conflict as exc:
+        return _section(request, project, error=exc.message)
+    return _section(request, project)
+
+
+@login_required
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = ModelRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("no such run")
+    project = lead_project_for_page(request, run.project_id)
+    try:
+        runs.model_run_resume(run=run)
+    except BrokerUnavailable:
+        return _section(
+            request,
+            project,
+            error="The task broker is unavailable: the run will resume once it is back.",
+        )
+    except ServiceError as exc:
         return _section(request, project, error=exc.message)
     return _section(request, project)

@@ -164,10 +164,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # The queue of tasks sent without one (CPU workers consume it); GPU work goes to "gpu".
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery") or "celery"
-# Model runs: items per chunk (one Celery task), and how long a worker's claim on a chunk lasts
-# without a sign of life before another worker takes the chunk over (it renews after each batch).
+# Model runs: items per chunk (one Celery task); how long a worker's claim on a chunk lasts
+# without a finished batch, and without a heartbeat (beaten every third of that while it
+# predicts), before another worker takes the chunk over; beat's sweep of stalled runs.
 DISSENSUS_MODEL_RUN_CHUNK_SIZE = env_int("DISSENSUS_MODEL_RUN_CHUNK_SIZE", 256)
 DISSENSUS_MODEL_RUN_LEASE_SECONDS = env_int("DISSENSUS_MODEL_RUN_LEASE_SECONDS", 300)
+DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS = env_int("DISSENSUS_MODEL_RUN_HEARTBEAT_SECONDS", 30)
+DISSENSUS_MODEL_RUN_SWEEP_SECONDS = env_int("DISSENSUS_MODEL_RUN_SWEEP_SECONDS", 30)
 
 # --- Dissensus
 DISSENSUS_DEFAULT_RESERVATION_SECONDS = env_int("DISSENSUS_DEFAULT_RESERVATION_SECONDS", 1800)

@@ -24,6 +24,11 @@ urlpatterns = [
         name="api-model-run-cancel",
     ),
     path(
+        "model-runs/<int:run_id>/resume/",
+        views.ModelRunResumeApi.as_view(),
+        name="api-model-run-resume",
+    ),
+    path(
         "model-runs/<int:run_id>/predictions/",
         views.ModelRunPredictionsApi.as_view(),
         name="api-model-run-predictions",

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from annotate import selectors as annotate_selectors
 from annotate.models import Membership
-from core.errors import Forbidden, InvalidInput, NotFound
-from models_runtime import selectors, services
+from core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from models_runtime import predictions_import, predictors, runs, selectors
 from models_runtime.models import Predictor
 
 from . import serializers as s
@@ -27,11 +27,16 @@ def _may_edit_predictors(user) -> bool:
     return user.is_staff or user.has_perm("models_runtime.add_predictor")
 
 
+def _check_may_see_predictors(user) -> None:
+    if not selectors.user_may_see_predictors(user):
+        raise Forbidden("predictors are visible to project leads and staff only")
+
+
 def _predictor_by_ref(ref: str) -> Predictor:
     found = selectors.predictor_find(ref)
     if found is None:
         raise InvalidInput(
-            "no such predictor", detail=[{"field": "predictor", "message": f"no predictor {ref!r}"}]
+            "no such predictor", detail=[FieldError("predictor", f"no predictor {ref!r}")]
         )
     return found
 
@@ -40,6 +45,7 @@ class PredictorListCreateApi(ListAPIView):
     serializer_class = s.PredictorOut
 
     def get_queryset(self):
+        _check_may_see_predictors(self.request.user)
         return Predictor.objects.order_by("id")
 
     @extend_schema(request=s.PredictorIn, responses={201: s.PredictorOut})
@@ -48,13 +54,14 @@ class PredictorListCreateApi(ListAPIView):
             raise Forbidden("registering predictors needs staff or the 'add predictor' permission")
         data = s.PredictorIn(data=request.data)
         data.is_valid(raise_exception=True)
-        predictor = services.predictor_create(created_by=request.user, **data.validated_data)
+        predictor = predictors.predictor_create(created_by=request.user, **data.validated_data)
         return Response(s.PredictorOut(predictor).data, status=status.HTTP_201_CREATED)
 
 
 class PredictorDetailApi(APIView):
     @extend_schema(responses=s.PredictorOut)
     def get(self, request: Request, predictor_id: int) -> Response:
+        _check_may_see_predictors(request.user)
         predictor = Predictor.objects.filter(pk=predictor_id).first()
         if predictor is None:
             raise NotFound("no such predictor")
@@ -69,7 +76,7 @@ class PredictorDetailApi(APIView):
             raise NotFound("no such predictor")
         data = s.PredictorPatchIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        predictor = services.predictor_update(predictor=predictor, **data.validated_data)
+        predictor = predictors.predictor_update(predictor=predictor, **data.validated_data)
         return Response(s.PredictorOut(predictor).data)
 
 
@@ -84,14 +91,14 @@ class ModelRunListCreateApi(ListAPIView):
         )
         return selectors.model_runs_for_project(project=project)
 
-    @extend_schema(request=s.ModelRunIn, responses={201: s.ModelRunOut})
+    @extend_schema(request=s.ModelRunIn, responses={201: s.ModelRunOut, 503: OpenApiTypes.OBJECT})
     def post(self, request: Request, project_id: int) -> Response:
         project = annotate_selectors.project_get(
             project_id=project_id, user=request.user, role=LEAD
         )
         data = s.ModelRunIn(data=request.data)
         data.is_valid(raise_exception=True)
-        run = services.model_run_start(
+        run = runs.model_run_start(
             project=project,
             predictor=_predictor_by_ref(data.validated_data["predictor"]),
             filters=data.validated_data.get("filters"),
@@ -111,7 +118,19 @@ class ModelRunCancelApi(APIView):
     @extend_schema(request=None, responses=s.ModelRunOut)
     def post(self, request: Request, run_id: int) -> Response:
         run = selectors.model_run_get(run_id=run_id, user=request.user)
-        return Response(s.ModelRunOut(services.model_run_cancel(run=run)).data)
+        return Response(s.ModelRunOut(runs.model_run_cancel(run=run)).data)
+
+
+class ModelRunResumeApi(APIView):
+    """Resume a failed or stalled run where it stopped (no item is predicted twice)."""
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ModelRunOut, 409: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = selectors.model_run_get(run_id=run_id, user=request.user)
+        return Response(s.ModelRunOut(runs.model_run_resume(run=run)).data)
 
 
 class ModelRunPredictionsApi(ListAPIView):
@@ -153,12 +172,12 @@ class PredictionsImportApi(APIView):
             upload = request.FILES.get("file")
             if upload is None:
                 raise InvalidInput(
-                    "no file", detail=[{"field": "file", "message": "attach the file as 'file'"}]
+                    "no file", detail=[FieldError("file", "attach the file as 'file'")]
                 )
             stream, model = upload, request.data.get("model") or request.query_params.get("model")
         else:
             stream, model = request._request, request.query_params.get("model")
-        run = services.predictions_import(
+        run = predictions_import.predictions_import(
             project=project, model_name=model or "", stream=stream, created_by=request.user
         )
         return Response(s.ModelRunOut(run).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +64,74 @@ def clip_dir(tiny_dir):
     return str(build_clip(tiny_dir / "clip"))
 
 
+def _point_celery_at(url: str) -> None:
+    from config.celery import app
+
+    app.conf.broker_url = url
+    # Forget the cached connection and producer pools, so the next send uses ``url``.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+class PrivateRedis:
+    """A ``redis-server`` of this test's own on a free port, without persistence, that the test
+    may stop and start again (an outage; what was queued is lost, as after a crash). Never the
+    machine's shared Redis on 6379."""
+
+    def __init__(self, log: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> PrivateRedis:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--daemonize", "no"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"no redis-server: {self.log.read_text()}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    server = PrivateRedis(tmp_path / "redis.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_broker(settings, private_redis):
+    """Like ``redis_broker``, on a Redis of this test's own (``private_redis``) that the test
+    may stop: yields (server, queue name). Workers get its URL with ``broker=server.url``."""
+    from config.celery import app
+
+    queue = f"mrt-private-{time.time_ns()}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    previous = app.conf.broker_url
+    _point_celery_at(private_redis.url)
+    yield private_redis, queue
+    _point_celery_at(previous)
+
+
 @pytest.fixture
 def redis_broker(settings):
     """Point this process's Celery app at Redis, and model-run work at a queue of its own.
@@ -77,23 +146,24 @@ def redis_broker(settings):
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
     client = redis.Redis.from_url(BROKER_URL)
     previous = app.conf.broker_url
-
-    def point_at(url):
-        app.conf.broker_url = url
-        # Forget the cached connection and producer pools, so the next send uses ``url``.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    point_at(BROKER_URL)
+    _point_celery_at(BROKER_URL)
     yield client, queue
-    point_at(previous)
+    _point_celery_at(previous)
     client.delete(queue)
 
 
 class Worker:
     """``celery -A config worker`` in its own process group, on the test database."""
 
-    def __init__(self, log: Path, *, queues: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        log: Path,
+        *,
+        queues: str,
+        env: dict[str, str] | None = None,
+        broker: str = BROKER_URL,
+        beat: bool = False,
+    ):
         settings = connection.settings_dict
         database_url = (
             f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:"
@@ -103,7 +173,7 @@ class Worker:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_BROKER_URL": broker,
             "CELERY_TASK_DEFAULT_QUEUE": queues.split(",")[0],
             "PYTHONUNBUFFERED": "1",
             "TOKENIZERS_PARALLELISM": "false",
@@ -112,6 +182,8 @@ class Worker:
         }
         self.log = log
         self.queues = queues
+        # -B: this worker runs beat too (the sweep of stalled model runs).
+        self.beat_args = ["-B", "-s", str(log.with_suffix(".beat"))] if beat else []
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Worker:
@@ -137,6 +209,7 @@ class Worker:
                 "--without-heartbeat",
                 "-n",
                 f"mrt-test-{time.time_ns()}@%h",
+                *self.beat_args,
             ],
             cwd=ROOT,
             env=self.env,

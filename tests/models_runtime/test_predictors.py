@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InvalidInput
-from models_runtime import services
+from models_runtime import predictors
 from models_runtime.admin import PredictorForm
 from models_runtime.models import Predictor
 
@@ -13,11 +13,11 @@ from ..factories import UserFactory
 
 
 def fields_of(exc) -> set[str]:
-    return {error["field"] for error in exc.value.detail}
+    return {error["field"] for error in exc.value.as_dict()["errors"]}
 
 
 def test_a_valid_predictor_is_saved(db, reward_model_dir):
-    predictor = services.predictor_create(
+    predictor = predictors.predictor_create(
         name="rm",
         task_type="preference_pair",
         backend="reward_model",
@@ -51,14 +51,14 @@ def test_an_invalid_predictor_is_refused_naming_the_field(db, reward_model_dir, 
         **changes,
     }
     with pytest.raises(InvalidInput) as exc:
-        services.predictor_create(**fields)
+        predictors.predictor_create(**fields)
     assert field in fields_of(exc)
     assert not Predictor.objects.exists()
 
 
 def test_a_directory_without_a_model_config_is_refused(db, tmp_path):
     with pytest.raises(InvalidInput) as exc:
-        services.predictor_create(
+        predictors.predictor_create(
             name="x",
             task_type="preference_pair",
             backend="reward_model",
@@ -68,7 +68,7 @@ def test_a_directory_without_a_model_config_is_refused(db, tmp_path):
 
 
 def test_the_http_backend_needs_no_weights(db):
-    predictor = services.predictor_create(
+    predictor = predictors.predictor_create(
         name="judge",
         task_type="preference_pair",
         backend="openai_http",

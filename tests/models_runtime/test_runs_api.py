@@ -8,7 +8,7 @@ import json
 import pytest
 
 from annotate.models import Item
-from models_runtime import services
+from models_runtime import predictors, runs
 from models_runtime.models import ModelRun, Prediction
 
 from ..factories import UserFactory
@@ -16,7 +16,7 @@ from ..factories import UserFactory
 
 @pytest.fixture
 def predictor(db, reward_model_dir):
-    return services.predictor_create(
+    return predictors.predictor_create(
         name="tiny-rm",
         task_type="preference_pair",
         backend="reward_model",
@@ -72,7 +72,7 @@ def test_bad_filters_and_unknown_predictors_are_refused(project, lead, predictor
 
 def test_a_run_is_cancelled_once(project, lead, import_pairs, predictor, api, redis_broker):
     import_pairs(2)
-    run = services.model_run_start(project=project, predictor=predictor)
+    run = runs.model_run_start(project=project, predictor=predictor)
     first = api(lead).post(f"/api/v1/model-runs/{run.pk}/cancel/")
     assert first.status_code == 200 and first.json()["status"] == "cancelled"
     again = api(lead).post(f"/api/v1/model-runs/{run.pk}/cancel/")
@@ -83,7 +83,7 @@ def test_another_projects_lead_cannot_see_a_run(
     project, import_pairs, predictor, api, redis_broker
 ):
     import_pairs(1)
-    run = services.model_run_start(project=project, predictor=predictor)
+    run = runs.model_run_start(project=project, predictor=predictor)
     stranger = UserFactory(username="stranger")
     assert api(stranger).get(f"/api/v1/model-runs/{run.pk}/").status_code == 404
 

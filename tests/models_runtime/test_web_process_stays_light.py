@@ -14,12 +14,13 @@ import os, sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 import django
 django.setup()
-import config.urls, models_runtime.models, models_runtime.services, models_runtime.selectors
+import config.urls, models_runtime.models, models_runtime.runs, models_runtime.selectors
+import models_runtime.predictors, models_runtime.predictions_import, models_runtime.dispatch
 import models_runtime.views, models_runtime.api.views, models_runtime.admin
 import models_runtime.celery_tasks, models_runtime.backends
 from models_runtime.backends import backend_spec
-from models_runtime import services
-services.predictor_errors(task_type="preference_pair", backend="reward_model",
+from models_runtime import predictors
+predictors.predictor_errors(task_type="preference_pair", backend="reward_model",
                           weights_path="/nonexistent", params={"max_batch": 4}, queue="default")
 backend_spec("causal_lm_judge").params_with_defaults({"allow_tie": False})
 loaded = sorted(m for m in ("torch", "transformers", "tokenizers") if m in sys.modules)

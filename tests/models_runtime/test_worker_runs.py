@@ -14,7 +14,7 @@ from django.db.models import Count
 
 from annotate.models import Item
 from annotate.tasktypes import get_task_type
-from models_runtime import services
+from models_runtime import predictors, runs
 from models_runtime.models import ModelRun, ModelRunChunk, Prediction
 
 from ..factories import pair_record
@@ -41,7 +41,7 @@ def run_status(run):
 @pytest.fixture
 def reward_predictor(reward_model_dir, lead):
     def make(name="tiny-rm", **params):
-        return services.predictor_create(
+        return predictors.predictor_create(
             name=name,
             task_type="preference_pair",
             backend="reward_model",
@@ -67,7 +67,7 @@ def test_a_run_through_a_real_worker_gives_every_item_exactly_one_prediction(
 ):
     import_pairs(30)
     worker = workers(env={"DISSENSUS_MODEL_RUN_CHUNK_SIZE": "7"})
-    run = services.model_run_start(project=project, predictor=reward_predictor(max_batch=4))
+    run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=4))
     assert run.status == ModelRun.Status.QUEUED and run.n_items == 30
     wait_for(lambda: run_status(run).is_finished, timeout=180, workers=workers)
     assert run.status == ModelRun.Status.DONE, run.error
@@ -96,7 +96,7 @@ def test_a_killed_worker_loses_at_most_its_batch_and_the_run_completes_after_res
         "env": {"DISSENSUS_MODEL_RUN_CHUNK_SIZE": "60", "DISSENSUS_MODEL_RUN_LEASE_SECONDS": "3"}
     }
     first = workers(**options)
-    run = services.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
+    run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
     wait_for(lambda: run_status(run).n_done >= 3, timeout=180, workers=workers, every=0.01)
     first.kill()
     run.refresh_from_db()
@@ -122,9 +122,9 @@ def test_cancelling_a_run_stops_the_worker_after_its_batch(
 ):
     import_pairs(300)
     workers(env={"DISSENSUS_MODEL_RUN_CHUNK_SIZE": "300"})
-    run = services.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
+    run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
     wait_for(lambda: run_status(run).n_done >= 2, timeout=180, workers=workers, every=0.01)
-    services.model_run_cancel(run=run)
+    runs.model_run_cancel(run=run)
     time.sleep(3)
     run.refresh_from_db()
     settled = Prediction.objects.filter(run=run).count()
@@ -161,14 +161,14 @@ def test_a_gpu_predictor_sends_its_work_to_the_gpu_queue(
 ):
     client, default_queue = redis_broker
     import_pairs(3)
-    predictor = services.predictor_create(
+    predictor = predictors.predictor_create(
         name="gpu-rm",
         task_type="preference_pair",
         backend="reward_model",
         weights_path=reward_model_dir,
         queue="gpu",
     )
-    run = services.model_run_start(project=project, predictor=predictor)
+    run = runs.model_run_start(project=project, predictor=predictor)
     assert client.llen(default_queue) == 0
     # Other sessions may share the broker: find our message among the gpu queue's.
     ours = [

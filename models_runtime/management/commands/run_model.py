@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from annotate.models import Project
 from core.errors import ServiceError
-from models_runtime import selectors, services
+from models_runtime import runs, selectors
 from models_runtime.models import ModelRun
 
 
@@ -18,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Run a predictor over a project's items in the Celery workers (all items, or --status / "
         "--external-id / --limit), and show progress until it finishes (--no-wait to return at "
-        "once). --resume RUN re-queues an unfinished run; --cancel RUN cancels one."
+        "once). --resume RUN takes up a failed or stalled run where it stopped; --cancel RUN "
+        "cancels one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         try:
             run = self._act(options)
         except ServiceError as exc:
-            detail = f" {json.dumps(exc.detail)}" if exc.detail else ""
+            detail = f" {json.dumps(exc.as_dict()['errors'])}" if exc.detail else ""
             raise CommandError(f"{exc.message}{detail}") from None
         self.stdout.write(
             f"run {run.pk}: {run.model_name} on project {run.project_id}, "
@@ -54,11 +55,9 @@ class Command(BaseCommand):
 
     def _act(self, options) -> ModelRun:
         if options["cancel"]:
-            return services.model_run_cancel(run=self._run(options["cancel"]))
+            return runs.model_run_cancel(run=self._run(options["cancel"]))
         if options["resume"]:
-            run = self._run(options["resume"])
-            services.model_run_enqueue_next(run_id=run.pk)
-            return run
+            return runs.model_run_resume(run=self._run(options["resume"]))
         if not options["project"] or not options["predictor"]:
             raise CommandError("give --project and --predictor (or --resume / --cancel RUN)")
         project = Project.objects.filter(pk=options["project"]).first()
@@ -72,7 +71,7 @@ class Command(BaseCommand):
             for key in ("status", "external_ids", "limit")
             if options[key] is not None
         }
-        return services.model_run_start(project=project, predictor=predictor, filters=filters)
+        return runs.model_run_start(project=project, predictor=predictor, filters=filters)
 
     @staticmethod
     def _run(run_id: int) -> ModelRun:
