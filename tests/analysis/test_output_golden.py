@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from analysis import tables
+from analysis import tables, taxonomy
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
 from models_runtime.models import ModelRun, Prediction
@@ -94,7 +94,7 @@ class Names:
         text = re.sub(rf"/projects/{self.project.pk}/", "/projects/<project>/", text)
         for pk, name in self.runs.items():
             text = text.replace(f'data-run="{pk}"', f'data-run="{name}"')
-            text = text.replace(f"#{pk}<", f"#{name}<")
+            text = re.sub(rf"#{pk}(?!\d)", f"#{name}", text)
         return text
 
 
@@ -148,7 +148,10 @@ def preference_project(prefix="", names=("ann", "bob", "cat")):
 def tone_project():
     lead = UserFactory(username="tone-lead")
     project = ProjectFactory(
-        created_by=lead, task_type="derailment", config={"tones": ["Irony", "Mocking"]}
+        created_by=lead,
+        name="tones",
+        task_type="derailment",
+        config={"tones": ["Irony", "Mocking"]},
     )
     MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
     users = {}
@@ -205,8 +208,6 @@ def outputs(api, client, lead, project):
 
 
 def everything(api, client):
-    from analysis import services as taxonomy
-
     lead, project, items = preference_project()
     categories = {c.name: c for c in taxonomy.taxonomy_ensure(project=project)}
     taxonomy.divergence_tag_set(
