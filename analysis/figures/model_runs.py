@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def model_figures(
                 accuracy = (
                     float((target[compared] == model[compared]).mean()) if n_compared else None
                 )
-        divergence = {}
+        divergence: dict[str, Any] = {}
         if spec is not None:
             positive, scores, winners = [], [], []
             for item_id, value, score, distribution in predictions:
