@@ -93,11 +93,16 @@ class DivergenceApi(APIView):
         view = snapshots.analysis_get(project=project)
         if view.figures is None:
             return _pending()
-        body = selectors.divergence_report(project=project, figures=view.figures)
+        report = selectors.divergence_report(project=project, figures=view.figures)
         if fmt == "csv":
             return _table_response(
-                request, body, tables.DIVERGENCE_TABLES, "items", f"project-{project.pk}-divergence"
+                request,
+                report,
+                tables.DIVERGENCE_TABLES,
+                "items",
+                f"project-{project.pk}-divergence",
             )
+        body = report.to_dict()
         body.update(fresh=view.fresh, pending=view.pending)
         return Response(body)
 

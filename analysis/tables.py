@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .figures.types import Figures
+from .selectors.divergence import DivergenceReport
 
 Table = tuple[list[str], list[list[Any]]]
 
@@ -47,10 +48,6 @@ ANNOTATOR_COLUMNS = [
     "left_pick_rate",
     "side_picks",
 ]
-
-
-def _rows(records: Sequence[Mapping[str, Any]], columns: list[str]) -> Table:
-    return columns, [[record.get(c) for c in columns] for record in records]
 
 
 def _attributes(records: Sequence[object], columns: list[str]) -> Table:
@@ -116,18 +113,17 @@ def models_table(figures: Figures) -> Table:
     return columns, rows
 
 
-def status_table(divergence: Mapping[str, Any]) -> Table:
-    counts = divergence.get("status_counts", {})
-    return ["status", "n_items"], [[status, n] for status, n in counts.items()]
+def status_table(report: DivergenceReport) -> Table:
+    return ["status", "n_items"], [[status, n] for status, n in report.status_counts.items()]
 
 
-def taxonomy_table(divergence: Mapping[str, Any]) -> Table:
-    return _rows(divergence.get("taxonomy", []), ["group", "name", "n_items"])
+def taxonomy_table(report: DivergenceReport) -> Table:
+    return _attributes(report.taxonomy, ["group", "name", "n_items"])
 
 
-def items_table(divergence: Mapping[str, Any]) -> Table:
-    return _rows(
-        divergence.get("items", []),
+def items_table(report: DivergenceReport) -> Table:
+    return _attributes(
+        report.items or [],
         ["item_id", "external_id", "status", "votes", "categories", "note", "tagged_by"],
     )
 
@@ -140,7 +136,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "progress": progress_table,
     "sets": sets_table,
 }
-DIVERGENCE_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
+DIVERGENCE_TABLES: dict[str, Callable[[DivergenceReport], Table]] = {
     "items": items_table,
     "status": status_table,
     "taxonomy": taxonomy_table,

@@ -62,11 +62,11 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
         summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary
         context["status_chart"] = charts.hbars(
-            [(status.replace("_", " "), n) for status, n in summary["status_counts"].items()],
+            [(status.replace("_", " "), n) for status, n in summary.status_counts.items()],
             title="Items per agreement status",
         )
         context["taxonomy_chart"] = charts.hbars(
-            [(c["name"], c["n_items"]) for c in summary["taxonomy"]],
+            [(c.name, c.n_items) for c in summary.taxonomy],
             title="Tagged items per divergence category",
         )
     return context
@@ -206,14 +206,11 @@ def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
         except (InvalidInput, NotFound, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "invalid input"))
         return redirect("analysis-taxonomy", project_id=project.pk)
-    # Before the first write (or the first figures) the task type's default taxonomy is shown,
-    # unsaved: a GET writes nothing.
-    categories = selectors.taxonomy_categories(project=project) or selectors.taxonomy_default(
-        project=project
-    )
-    counts = selectors.tag_category_counts(project=project)
-    rows = [{"category": c, "n_items": counts.get(c.pk, 0)} for c in categories]
-    groups = sorted({c.group for c in categories})
+    rows = [
+        {"category": category, "n_items": n}
+        for category, n in selectors.taxonomy_rows(project=project)
+    ]
+    groups = sorted({row["category"].group for row in rows})
     return render(
         request, "analysis/taxonomy.html", {"project": project, "rows": rows, "groups": groups}
     )

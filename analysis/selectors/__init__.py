@@ -8,6 +8,9 @@
 """
 
 from .divergence import (
+    DivergenceItem,
+    DivergenceReport,
+    TaxonomyCount,
     divergence_report,
     divergence_summary,
     external_ids,
@@ -17,6 +20,7 @@ from .divergence import (
     tags_by_item,
     taxonomy_categories,
     taxonomy_default,
+    taxonomy_rows,
 )
 from .reliability import (
     AnnotationFacts,
@@ -37,6 +41,9 @@ from .review import has_divergence_review, item_suggestions, item_votes, review_
 from .snapshot import consensus_agreement_by_annotator, snapshot_figures
 
 __all__ = [
+    "DivergenceItem",
+    "DivergenceReport",
+    "TaxonomyCount",
     "AnnotationFacts",
     "FieldData",
     "ReliabilityData",
@@ -65,4 +72,5 @@ __all__ = [
     "tags_by_item",
     "taxonomy_categories",
     "taxonomy_default",
+    "taxonomy_rows",
 ]

@@ -4,6 +4,7 @@ report, which put the cached figures' statuses together with the live tags."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count
@@ -85,32 +86,76 @@ def external_ids(*, project: Project, item_ids: Sequence[int]) -> dict[int, str]
     )
 
 
-def divergence_summary(*, project: Project, figures: Figures | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TaxonomyCount:
+    id: int
+    group: str
+    name: str
+    n_items: int
+
+
+@dataclass(frozen=True)
+class DivergenceItem:
+    item_id: int
+    external_id: str
+    status: str
+    votes: list[Any]
+    categories: list[str]
+    note: str
+    tagged_by: str | None
+
+
+@dataclass(frozen=True)
+class DivergenceReport:
+    """Status counts (from the figures) with the live taxonomy distribution of the tags; with
+    every diverging item (its votes, categories and note) in ``items`` for the full report."""
+
+    status_counts: dict[str, int]
+    n_with_status: int
+    n_diverging: int
+    n_diverging_tagged: int
+    taxonomy: list[TaxonomyCount]
+    items: list[DivergenceItem] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the divergence API's body); ``items`` only in the full report."""
+        d: dict[str, Any] = {
+            "status_counts": dict(self.status_counts),
+            "n_with_status": self.n_with_status,
+            "n_diverging": self.n_diverging,
+            "n_diverging_tagged": self.n_diverging_tagged,
+            "taxonomy": [vars(c).copy() for c in self.taxonomy],
+        }
+        if self.items is not None:
+            d["items"] = [vars(i).copy() for i in self.items]
+        return d
+
+
+def divergence_summary(*, project: Project, figures: Figures | None) -> DivergenceReport:
     """Status counts (from the figures) with the live taxonomy distribution of the tags."""
     categories = taxonomy_categories(project=project)
     counts = tag_category_counts(project=project)
     divergence = figures.divergence if figures else None
-    diverging_ids = (
-        [item_id for item_id, _status in divergence.diverging_items] if divergence else []
-    )
+    diverging = divergence.diverging_items if divergence else []
+    diverging_ids = [item_id for item_id, _status in diverging]
     tagged_ids = tagged_item_ids(project=project, item_ids=diverging_ids)
     spec = get_task_type(project.task_type).divergence()
     stored = divergence.status_counts if divergence else {}
     # In the spec's order: a snapshot read back from JSONB does not keep the order of keys.
     status_counts = {status: stored.get(status, 0) for status in (spec.statuses if spec else ())}
-    return {
-        "status_counts": status_counts,
-        "n_with_status": divergence.n_with_status if divergence else 0,
-        "n_diverging": len(diverging_ids),
-        "n_diverging_tagged": len(tagged_ids),
-        "taxonomy": [
-            {"id": c.pk, "group": c.group, "name": c.name, "n_items": counts.get(c.pk, 0)}
+    return DivergenceReport(
+        status_counts=status_counts,
+        n_with_status=divergence.n_with_status if divergence else 0,
+        n_diverging=len(diverging_ids),
+        n_diverging_tagged=len(tagged_ids),
+        taxonomy=[
+            TaxonomyCount(id=c.pk, group=c.group, name=c.name, n_items=counts.get(c.pk, 0))
             for c in categories
         ],
-    }
+    )
 
 
-def divergence_report(*, project: Project, figures: Figures) -> dict[str, Any]:
+def divergence_report(*, project: Project, figures: Figures) -> DivergenceReport:
     """The divergence summary with every diverging item: status, votes, categories, note."""
     summary = divergence_summary(project=project, figures=figures)
     rows = figures.divergence.diverging_items if figures.divergence else []
@@ -123,17 +168,22 @@ def divergence_report(*, project: Project, figures: Figures) -> dict[str, Any]:
     for item_id, status in rows:
         tag = tags.get(item_id)
         items.append(
-            {
-                "item_id": item_id,
-                "external_id": external.get(item_id, ""),
-                "status": status,
-                "votes": votes.get(item_id, []),
-                "categories": [f"{c.group} / {c.name}" for c in tag.categories.all()]
-                if tag
-                else [],
-                "note": tag.note if tag else "",
-                "tagged_by": tag.tagged_by.username if tag and tag.tagged_by else None,
-            }
+            DivergenceItem(
+                item_id=item_id,
+                external_id=external.get(item_id, ""),
+                status=status,
+                votes=votes.get(item_id, []),
+                categories=[f"{c.group} / {c.name}" for c in tag.categories.all()] if tag else [],
+                note=tag.note if tag else "",
+                tagged_by=tag.tagged_by.username if tag and tag.tagged_by else None,
+            )
         )
-    summary["items"] = items
-    return summary
+    return replace(summary, items=items)
+
+
+def taxonomy_rows(*, project: Project) -> list[tuple[TaxonomyCategory, int]]:
+    """The taxonomy page's rows: each category with its number of tagged items. Before the
+    taxonomy is first saved, the task type's default, unsaved (a GET writes nothing)."""
+    categories = taxonomy_categories(project=project) or taxonomy_default(project=project)
+    counts = tag_category_counts(project=project)
+    return [(c, counts.get(c.pk, 0) if c.pk else 0) for c in categories]

@@ -118,7 +118,7 @@ def test_the_distribution_counts_tagged_items_per_category(voted_project):
         category_ids=[by_name["Verbosity"].pk],
     )
     data = agreement_compute(project=project)
-    report = selectors.divergence_report(project=project, figures=data)
+    report = selectors.divergence_report(project=project, figures=data).to_dict()
     counts = {row["name"]: row["n_items"] for row in report["taxonomy"]}
     assert counts["Verbosity"] == 2 and counts["Format"] == 1 and counts["Complexity"] == 0
     assert report["n_diverging"] == 2 and report["n_diverging_tagged"] == 2

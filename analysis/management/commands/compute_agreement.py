@@ -30,7 +30,7 @@ class Command(BaseCommand):
         figures = Figures.from_dict(snapshot.data)
         divergence = selectors.divergence_report(project=project, figures=figures)
         if as_json:
-            self.stdout.write(_dumps({**figures.to_dict(), "divergence": divergence}))
+            self.stdout.write(_dumps({**figures.to_dict(), "divergence": divergence.to_dict()}))
             return
         self.stdout.write(
             f"Project {project.pk}: {project.name} ({project.task_type}); "
