@@ -138,28 +138,22 @@ class AnalysisView:
         return self.figures.to_dict() if self.figures is not None else None
 
 
-def _view(snapshot: AnalysisSnapshot, *, fresh: bool) -> AnalysisView:
-    return AnalysisView(
-        Figures.from_dict(snapshot.data),
-        fresh=fresh,
-        pending=not fresh,
-        computed_at=snapshot.computed_at,
-    )
-
-
 def analysis_get(*, project: Project, recompute: bool = False) -> AnalysisView:
     """The project's figures: the cached snapshot if fresh (and ``recompute`` is not asked); else
     computed now for a small project (``INLINE_MAX_ANNOTATIONS``), or the last snapshot, marked
-    stale, with a background refresh requested."""
+    stale, with a background refresh requested. A snapshot this code cannot read counts as none."""
     key, count = analysis_source_key(project=project)
-    snapshot = AnalysisSnapshot.objects.filter(project=project).first()
+    stored = AnalysisSnapshot.objects.filter(project=project).first()
+    figures = Figures.load(stored.data) if stored is not None else None
+    snapshot = stored if figures is not None else None
     if snapshot is not None and snapshot.source_key == key and not recompute:
-        return _view(snapshot, fresh=True)
+        return AnalysisView(figures, fresh=True, pending=False, computed_at=snapshot.computed_at)
     if count <= INLINE_MAX_ANNOTATIONS:
         snapshot = analysis_refresh(project_id=project.pk)
         assert snapshot is not None
-        return _view(snapshot, fresh=True)
+        figures = Figures.from_dict(snapshot.data)
+        return AnalysisView(figures, fresh=True, pending=False, computed_at=snapshot.computed_at)
     analysis_refresh_request(project_id=project.pk)
     if snapshot is None:
         return AnalysisView(None, fresh=False, pending=True)
-    return _view(snapshot, fresh=False)
+    return AnalysisView(figures, fresh=False, pending=True, computed_at=snapshot.computed_at)

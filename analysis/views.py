@@ -206,11 +206,9 @@ def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
         except (InvalidInput, NotFound, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "invalid input"))
         return redirect("analysis-taxonomy", project_id=project.pk)
-    rows = [
-        {"category": category, "n_items": n}
-        for category, n in selectors.taxonomy_rows(project=project)
-    ]
-    groups = sorted({row["category"].group for row in rows})
+    categories = selectors.taxonomy_rows(project=project)
+    rows = [{"category": category, "n_items": n} for category, n in categories]
+    groups = sorted({category.group for category, _n in categories})
     return render(
         request, "analysis/taxonomy.html", {"project": project, "rows": rows, "groups": groups}
     )

@@ -340,6 +340,17 @@ class Figures:
         }
 
     @classmethod
+    def load(cls, data: Any) -> Figures | None:
+        """The figures of a stored JSON form; ``None`` when there is none, or when it has a shape
+        this code cannot read (written by another version): the caller treats it as missing."""
+        if not data:
+            return None
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Figures:
         return cls(
             project=ProjectRef(**d["project"]),

@@ -9,9 +9,10 @@ from ..models import AnalysisSnapshot
 
 
 def snapshot_figures(*, project: Project) -> Figures | None:
-    """The project's last computed figures, fresh or not; ``None`` before the first computation."""
+    """The project's last computed figures, fresh or not; ``None`` before the first computation
+    (or when the snapshot was written in a shape this code cannot read)."""
     data = AnalysisSnapshot.objects.filter(project=project).values_list("data", flat=True).first()
-    return Figures.from_dict(data) if data else None
+    return Figures.load(data)
 
 
 def consensus_agreement_by_annotator(*, project: Project) -> dict[int, float | None]:

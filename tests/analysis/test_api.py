@@ -239,3 +239,13 @@ def test_a_big_project_without_figures_answers_202_and_polls_while_computing(
     client.force_login(voted_project["lead"])
     html = client.get(reverse("analysis-dashboard", args=[project.pk])).content.decode()
     assert 'hx-trigger="every 3s"' in html and "Computing" in html
+
+
+def test_a_snapshot_in_a_shape_this_code_cannot_read_is_recomputed(voted_project):
+    project = voted_project["project"]
+    voted_project["votes"](VOTES)
+    snapshots.analysis_refresh(project_id=project.pk)
+    AnalysisSnapshot.objects.filter(project=project).update(data={"fields": [{"alpha": 1}]})
+    view = snapshots.analysis_get(project=project)
+    assert view.fresh and view.data["n_annotations"] == 20
+    assert AnalysisSnapshot.objects.get(project=project).data["n_annotations"] == 20
