@@ -50,7 +50,6 @@ def annotator_figures(
     for user_id in sorted(set(row_of) | set(quality), key=lambda u: names.get(u, "")):
         q = quality.get(user_id)
         n = row_of.get(user_id)
-        compared = loo is not None and n is not None
         rows.append(
             AnnotatorRow(
                 annotator_id=user_id,
@@ -59,8 +58,8 @@ def annotator_figures(
                 n_annotations=int(np.count_nonzero(~np.isnan(primary.data[n])))
                 if n is not None and primary is not None
                 else 0,
-                loo_agreement=num(loo.agreement[n]) if compared else None,  # type: ignore[union-attr,index]
-                loo_compared=int(loo.n_compared[n]) if compared else 0,  # type: ignore[union-attr,index]
+                loo_agreement=num(loo.agreement[n]) if loo is not None and n is not None else None,
+                loo_compared=int(loo.n_compared[n]) if loo is not None and n is not None else 0,
                 gold_accuracy=num(q.gold.accuracy) if q else None,
                 gold_answers=q.gold.n_answers if q else 0,
                 median_seconds=num(q.median_seconds) if q else None,

@@ -44,7 +44,7 @@ def agreement_compute(*, project: Project) -> Figures:
     computed_at = timezone.now().isoformat()
     field_rows = [field_figures(fd, payloads, rd.item_ids) for fd in rd.fields.values()]
     annotators = annotator_figures(project, rd, primary_field(rd))
-    set_fields = plugin.set_fields(plugin.config(project.config))
+    set_fields = plugin.set_fields(config)
     units = set_units(project=project, fields=set_fields)
     statuses: list[str | None] = []
     divergence: DivergenceFigures | None = None
