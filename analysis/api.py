@@ -19,19 +19,19 @@ from rest_framework.views import APIView
 
 from annotate.models import Membership
 from annotate.selectors import project_get
-from core.errors import InvalidInput
+from core.errors import FieldError, InvalidInput
 
-from . import services, tables
+from . import selectors, snapshots, tables
 
 
 def _table_response(
-    request: Request, data: dict[str, Any], choices: dict[str, Any], default: str, name: str
+    request: Request, data: Any, choices: dict[str, Any], default: str, name: str
 ) -> HttpResponse:
     table = request.query_params.get("table", default)
     if table not in choices:
         raise InvalidInput(
             f"table must be one of {', '.join(choices)}",
-            detail=[{"field": "table", "message": f"unknown table {table!r}"}],
+            detail=[FieldError("table", f"unknown table {table!r}")],
         )
     response = HttpResponse(tables.to_csv(choices[table](data)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{name}-{table}.csv"'
@@ -43,7 +43,7 @@ def _format(request: Request) -> str:
     if fmt not in ("json", "csv"):
         raise InvalidInput(
             "format must be json or csv",
-            detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+            detail=[FieldError("format", f"unknown format {fmt!r}")],
         )
     return fmt
 
@@ -66,18 +66,18 @@ class AgreementApi(APIView):
         """Agreement per field, annotators, model versus humans, progress."""
         project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
         fmt = _format(request)
-        view = services.analysis_get(project=project)
-        if view.data is None:
+        view = snapshots.analysis_get(project=project)
+        if view.figures is None:
             return _pending()
         if fmt == "csv":
             return _table_response(
                 request,
-                view.data,
+                view.figures,
                 tables.AGREEMENT_TABLES,
                 "fields",
                 f"project-{project.pk}-agreement",
             )
-        body = {key: value for key, value in view.data.items() if key != "divergence"}
+        body = {key: value for key, value in view.figures.to_dict().items() if key != "divergence"}
         body.update(fresh=view.fresh, pending=view.pending)
         return Response(body)
 
@@ -90,14 +90,19 @@ class DivergenceApi(APIView):
         """Status counts, the taxonomy distribution, and every diverging item with its tags."""
         project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
         fmt = _format(request)
-        view = services.analysis_get(project=project)
-        if view.data is None:
+        view = snapshots.analysis_get(project=project)
+        if view.figures is None:
             return _pending()
-        body = services.divergence_report(project=project, data=view.data)
+        report = selectors.divergence_report(project=project, figures=view.figures)
         if fmt == "csv":
             return _table_response(
-                request, body, tables.DIVERGENCE_TABLES, "items", f"project-{project.pk}-divergence"
+                request,
+                report,
+                tables.DIVERGENCE_TABLES,
+                "items",
+                f"project-{project.pk}-divergence",
             )
+        body = report.to_dict()
         body.update(fresh=view.fresh, pending=view.pending)
         return Response(body)
 

@@ -11,11 +11,11 @@ from typing import Any
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import snapshots
 
 
 @shared_task(
-    name="analysis.refresh",
+    name=snapshots.REFRESH_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -24,6 +24,6 @@ from . import services
 )
 def analysis_refresh_task(self: Any, project_id: int) -> None:
     try:
-        services.analysis_refresh(project_id=project_id)
+        snapshots.analysis_refresh(project_id=project_id)
     except (OperationalError, InterfaceError) as exc:
         raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc

@@ -1,6 +1,6 @@
 """Analysis: cached figures per project, the divergence taxonomy and the leads' tags.
 
-``AnalysisSnapshot`` holds the last computed figures of a project (``analysis.services``), keyed
+``AnalysisSnapshot`` holds the last computed figures of a project (``analysis.snapshots``), keyed
 by what they were computed from, so a page can tell whether they are still fresh.
 ``AnalysisRefresh`` is the debounce row: at most one pending background computation per project.
 """

@@ -1,15 +1,20 @@
 """The figures as flat tables: for CSV downloads and the ``compute_agreement`` command.
 
-Each table is ``(columns, rows)``; the same tables back the API's ``?format=csv&table=...``, the
-dashboard's download links and the command's printout, so the three never disagree.
+Each table is ``(columns, rows)``: the agreement tables from the typed figures, the divergence
+tables from the divergence report (``selectors.divergence_report``). The same tables back the
+API's ``?format=csv&table=...``, the dashboard's download links and the command's printout, so the
+three never disagree.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from .figures.types import Figures
+from .selectors.divergence import DivergenceReport
 
 Table = tuple[list[str], list[list[Any]]]
 
@@ -45,86 +50,85 @@ ANNOTATOR_COLUMNS = [
 ]
 
 
-def _rows(records: list[Mapping[str, Any]], columns: list[str]) -> Table:
-    return columns, [[record.get(c) for c in columns] for record in records]
+def _attributes(records: Sequence[object], columns: list[str]) -> Table:
+    return columns, [[getattr(record, c) for c in columns] for record in records]
 
 
-def fields_table(data: Mapping[str, Any]) -> Table:
-    return _rows(data.get("fields", []), FIELD_COLUMNS)
+def fields_table(figures: Figures) -> Table:
+    return _attributes(figures.fields, FIELD_COLUMNS)
 
 
-def annotators_table(data: Mapping[str, Any]) -> Table:
-    return _rows(data.get("annotators", {}).get("rows", []), ANNOTATOR_COLUMNS)
+def annotators_table(figures: Figures) -> Table:
+    return _attributes(figures.annotators.rows, ANNOTATOR_COLUMNS)
 
 
-def pairwise_table(data: Mapping[str, Any]) -> Table:
-    pairwise = data.get("annotators", {}).get("pairwise", {})
-    names = pairwise.get("annotators", [])
+def pairwise_table(figures: Figures) -> Table:
+    pairwise = figures.annotators.pairwise
+    names = pairwise.annotators
     rows = []
     for i, a in enumerate(names):
         for j, b in enumerate(names):
-            rows.append([a, b, pairwise["agreement"][i][j], pairwise["n_common"][i][j]])
+            rows.append([a, b, pairwise.agreement[i][j], pairwise.n_common[i][j]])
     return ["annotator_a", "annotator_b", "agreement", "n_common"], rows
 
 
-def sets_table(data: Mapping[str, Any]) -> Table:
+def sets_table(figures: Figures) -> Table:
     """The set fields' figures (boxes, tones per comment), one row per figure."""
     rows = [
-        [f["name"], figure["name"], figure["label"], figure["value"], figure.get("reason")]
-        for f in data.get("set_fields", [])
-        for figure in f.get("figures", [])
+        [f.name, figure.name, figure.label, figure.value, figure.reason]
+        for f in figures.set_fields
+        for figure in f.figures
     ]
     return ["field", "figure", "label", "value", "reason"], rows
 
 
-def progress_table(data: Mapping[str, Any]) -> Table:
-    return _rows(data.get("progress", {}).get("timeline", []), ["date", "n", "cumulative"])
+def progress_table(figures: Figures) -> Table:
+    return _attributes(figures.progress.timeline, ["date", "n", "cumulative"])
 
 
-def models_table(data: Mapping[str, Any]) -> Table:
-    columns = [
-        "run_id",
-        "model_name",
-        "source",
-        "n_predictions",
-        "accuracy_vs_majority",
-        "n_compared",
-        "auroc",
-        "auroc_n_diverging",
-        "auroc_n_agreeing",
-        "diverging_winner_share",
-        "n_diverging_predicted",
-        "field",
-        "alpha_humans",
-        "alpha_with_model",
-    ]
+MODEL_COLUMNS = [
+    "run_id",
+    "model_name",
+    "source",
+    "n_predictions",
+    "accuracy_vs_majority",
+    "n_compared",
+    "auroc",
+    "auroc_n_diverging",
+    "auroc_n_agreeing",
+    "diverging_winner_share",
+    "n_diverging_predicted",
+]
+
+
+def models_table(figures: Figures) -> Table:
+    columns = [*MODEL_COLUMNS, "field", "alpha_humans", "alpha_with_model"]
     rows = []
-    for run in data.get("models", []):
-        for field in run.get("fields", []):
+    for run in figures.models:
+        for field in run.fields:
             rows.append(
-                [run.get(c) for c in columns[:11]]
-                + [field["name"], field["alpha_humans"], field["alpha_with_model"]]
+                [getattr(run, c) for c in MODEL_COLUMNS]
+                + [field.name, field.alpha_humans, field.alpha_with_model]
             )
     return columns, rows
 
 
-def status_table(divergence: Mapping[str, Any]) -> Table:
-    counts = divergence.get("status_counts", {})
-    return ["status", "n_items"], [[status, n] for status, n in counts.items()]
+def status_table(report: DivergenceReport) -> Table:
+    return ["status", "n_items"], [[status, n] for status, n in report.status_counts.items()]
 
 
-def taxonomy_table(divergence: Mapping[str, Any]) -> Table:
-    return _rows(divergence.get("taxonomy", []), ["group", "name", "n_items"])
+def taxonomy_table(report: DivergenceReport) -> Table:
+    return _attributes(report.taxonomy, ["group", "name", "n_items"])
 
 
-def items_table(divergence: Mapping[str, Any]) -> Table:
-    return _rows(
-        divergence.get("items", []),
+def items_table(report: DivergenceReport) -> Table:
+    return _attributes(
+        report.items or [],
         ["item_id", "external_id", "status", "votes", "categories", "note", "tagged_by"],
     )
 
 
-AGREEMENT_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
+AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "fields": fields_table,
     "annotators": annotators_table,
     "pairwise": pairwise_table,
@@ -132,7 +136,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
     "progress": progress_table,
     "sets": sets_table,
 }
-DIVERGENCE_TABLES: dict[str, Callable[[Mapping[str, Any]], Table]] = {
+DIVERGENCE_TABLES: dict[str, Callable[[DivergenceReport], Table]] = {
     "items": items_table,
     "status": status_table,
     "taxonomy": taxonomy_table,

@@ -15,14 +15,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotate.models import Item, Project
+from annotate.models import Project
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import DivergenceSpec
 from annotate.web import lead_project_for_page
 from core.errors import InvalidInput, NotFound
 from core.web import is_htmx
 
-from . import charts, selectors, services
+from . import charts, selectors, snapshots
+from . import taxonomy as taxonomy_services
 
 
 def _review_filters(spec: DivergenceSpec | None) -> dict[str, str]:
@@ -34,40 +35,40 @@ def _review_filters(spec: DivergenceSpec | None) -> dict[str, str]:
 # --- dashboard
 
 
-def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[str, Any]:
-    data = view.data or {}
-    context: dict[str, Any] = {"project": project, "view": view, "data": data}
+def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[str, Any]:
+    figures = view.figures
+    context: dict[str, Any] = {"project": project, "view": view, "data": figures}
     context["left_picks"] = get_task_type(project.task_type).has_position_pick
-    if not data:
+    if figures is None:
         return context
-    context["has_reference"] = any(f.get("reference_n") for f in data["fields"])
-    progress = data["progress"]
+    context["has_reference"] = figures.has_reference
+    progress = figures.progress
     context["timeline_chart"] = charts.timeline(
-        [(p["date"], p["cumulative"]) for p in progress["timeline"]],
-        total=progress["n_annotations_wanted"],
+        [(p.date, p.cumulative) for p in progress.timeline],
+        total=progress.n_annotations_wanted,
         title="Annotations over time (cumulative)",
     )
     context["alpha_chart"] = charts.alpha_intervals(
-        [(f["label"], f["alpha"], f.get("low"), f.get("high")) for f in data["fields"]],
+        [(f.label, f.alpha, f.low, f.high) for f in figures.fields],
         title="Krippendorff's alpha with 95% bootstrap interval, per field",
     )
-    pairwise = data["annotators"]["pairwise"]
-    if pairwise["annotators"]:
+    pairwise = figures.annotators.pairwise
+    if pairwise.annotators:
         context["heatmap"] = charts.heatmap(
-            pairwise["annotators"],
-            pairwise["agreement"],
-            pairwise["n_common"],
+            pairwise.annotators,
+            pairwise.agreement,
+            pairwise.n_common,
             title="Pairwise agreement between annotators",
         )
-    if data.get("divergence"):
-        summary = services.divergence_summary(project=project, data=data)
+    if figures.divergence:
+        summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary
         context["status_chart"] = charts.hbars(
-            [(status.replace("_", " "), n) for status, n in summary["status_counts"].items()],
+            [(status.replace("_", " "), n) for status, n in summary.status_counts.items()],
             title="Items per agreement status",
         )
         context["taxonomy_chart"] = charts.hbars(
-            [(c["name"], c["n_items"]) for c in summary["taxonomy"]],
+            [(c.name, c.n_items) for c in summary.taxonomy],
             title="Tagged items per divergence category",
         )
     return context
@@ -76,7 +77,7 @@ def _dashboard_context(project: Project, view: services.AnalysisView) -> dict[st
 @login_required
 def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     project = lead_project_for_page(request, project_id)
-    view = services.analysis_get(project=project)
+    view = snapshots.analysis_get(project=project)
     context = _dashboard_context(project, view)
     if is_htmx(request):
         return render(request, "analysis/_partials/figures.html", context)
@@ -88,13 +89,11 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
 def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
     """Recompute now (small projects) or in the background (big ones)."""
     project = lead_project_for_page(request, project_id)
-    _key, count = selectors.analysis_source_key(project=project)
-    if count <= services.INLINE_MAX_ANNOTATIONS:
-        services.analysis_refresh(project_id=project.pk)
-        messages.success(request, "Figures recomputed.")
-    else:
-        services.analysis_refresh_request(project_id=project.pk)
+    view = snapshots.analysis_get(project=project, recompute=True)
+    if view.pending:
         messages.success(request, "Figures are being recomputed in the background.")
+    else:
+        messages.success(request, "Figures recomputed.")
     return redirect("analysis-dashboard", project_id=project.pk)
 
 
@@ -114,63 +113,17 @@ def _queue(
     return [(int(i), s) for i, s in rows]
 
 
-def _review_context(
-    request: HttpRequest, project: Project, which: str, item_id: int | None
-) -> dict[str, Any]:
-    plugin = get_task_type(project.task_type)
-    spec = plugin.divergence()
+def _review_context(project: Project, which: str, item_id: int | None) -> dict[str, Any]:
+    spec = get_task_type(project.task_type).divergence()
     if spec is None:
         raise Http404("this task type has no divergence review")
-    view = services.analysis_get(project=project)
+    view = snapshots.analysis_get(project=project)
     queue = _queue(project, spec, view.data, which)
-    ids = [i for i, _ in queue]
-    position = ids.index(item_id) if item_id in ids else 0
-    context: dict[str, Any] = {
-        "project": project,
-        "which": which,
-        "filters": _review_filters(spec),
-        "n_queue": len(ids),
-        "view": view,
-    }
-    if not ids and item_id is None:
-        return context
-    current = item_id if item_id is not None else ids[position]
-    item = Item.objects.filter(project=project, pk=current).first()
-    if item is None:
-        raise Http404("no such item")
-    categories = services.taxonomy_ensure(project=project)
-    tag = selectors.tags_by_item(project=project, item_ids=[item.pk]).get(item.pk)
-    chosen = {c.pk for c in tag.categories.all()} if tag else set()
-    votes = selectors.item_votes(item=item)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for n, category in enumerate(categories):
-        key = str(n + 1) if n < 9 else ("0" if n == 9 else "")
-        groups.setdefault(category.group, []).append(
-            {"category": category, "key": key, "checked": category.pk in chosen}
-        )
-    in_queue = item.pk in ids
-    context.update(
-        item=item,
-        status=dict(queue).get(item.pk),
-        position=(ids.index(item.pk) + 1) if in_queue else None,
-        next_id=ids[ids.index(item.pk) + 1]
-        if in_queue and ids.index(item.pk) + 1 < len(ids)
-        else None,
-        prev_id=ids[ids.index(item.pk) - 1] if in_queue and ids.index(item.pk) > 0 else None,
-        groups=groups,
-        tag=tag,
-        votes=[
-            {
-                "annotator": name,
-                "label": plugin.label_of(value),
-                "position": plugin.position_pick(value, shown or {}),
-            }
-            for name, value, shown in votes
-        ],
-        suggestions=services.item_suggestions(project=project, item=item, categories=categories),
-        review_template=spec.review_template,
-        payload=item.payload,
-    )
+    try:
+        context = selectors.review_item_context(project=project, queue=queue, item_id=item_id)
+    except NotFound:
+        raise Http404("no such item") from None
+    context.update(project=project, which=which, filters=_review_filters(spec), view=view)
     return context
 
 
@@ -191,7 +144,7 @@ def _item_param(raw: str | None) -> int | None:
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
     project = lead_project_for_page(request, project_id)
     item_id = _item_param(request.GET.get("item"))
-    context = _review_context(request, project, _which(request, project), item_id)
+    context = _review_context(project, _which(request, project), item_id)
     if is_htmx(request):
         return render(request, "analysis/_partials/review_item.html", context)
     return render(request, "analysis/review.html", context)
@@ -208,7 +161,7 @@ def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
     except ValueError:
         return HttpResponse("bad category", status=400)
     try:
-        services.divergence_tag_set(
+        taxonomy_services.divergence_tag_set(
             project=project,
             item_id=item_id,
             category_ids=category_ids,
@@ -224,7 +177,7 @@ def review_tag(request: HttpRequest, project_id: int, item_id: int) -> HttpRespo
         # The saved item left the "untagged" queue: the next one is now first after it.
         next_id = next_id if next_id != item_id else None
     if is_htmx(request):
-        context = _review_context(request, project, which, next_id)
+        context = _review_context(project, which, next_id)
         context["saved"] = item_id
         return render(request, "analysis/_partials/review_item.html", context)
     url = reverse("analysis-review", args=[project.pk]) + f"?show={which}"
@@ -241,29 +194,28 @@ def taxonomy(request: HttpRequest, project_id: int) -> HttpResponse:
         try:
             action = request.POST.get("action", "add")
             if action == "add":
-                services.taxonomy_category_add(
+                taxonomy_services.taxonomy_category_add(
                     project=project,
                     group=request.POST.get("group", ""),
                     name=request.POST.get("name", ""),
                 )
             elif action == "update":
-                services.taxonomy_category_update(
+                taxonomy_services.taxonomy_category_update(
                     project=project,
                     category_id=int(request.POST.get("id", 0)),
                     group=request.POST.get("group", ""),
                     name=request.POST.get("name", ""),
                 )
             elif action == "delete":
-                services.taxonomy_category_delete(
+                taxonomy_services.taxonomy_category_delete(
                     project=project, category_id=int(request.POST.get("id", 0))
                 )
         except (InvalidInput, NotFound, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "invalid input"))
         return redirect("analysis-taxonomy", project_id=project.pk)
-    categories = services.taxonomy_ensure(project=project)
-    counts = selectors.tag_category_counts(project=project)
-    rows = [{"category": c, "n_items": counts.get(c.pk, 0)} for c in categories]
-    groups = sorted({c.group for c in categories})
+    categories = selectors.taxonomy_rows(project=project)
+    rows = [{"category": category, "n_items": n} for category, n in categories]
+    groups = sorted({category.group for category, _n in categories})
     return render(
         request, "analysis/taxonomy.html", {"project": project, "rows": rows, "groups": groups}
     )

@@ -22,8 +22,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis.selectors import consensus_agreement_by_annotator
-from annotate import selectors
+from annotate import hooks, selectors
 from annotate.models import CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
 from annotate.web import project_for_page
@@ -225,7 +224,9 @@ def lead_page(request: HttpRequest, project_id: int) -> HttpResponse:
 def _quality_rows(project: Project) -> list[selectors.AnnotatorQuality]:
     """Annotator quality with agreement with the consensus from the analysis's cached figures."""
     rows = selectors.annotator_quality(project=project)
-    agreement = consensus_agreement_by_annotator(project=project)
+    agreement: dict[int, float | None] = {}
+    for answer in hooks.annotator_consensus_agreement(project=project):
+        agreement.update(answer)
     for row in rows:
         row.agreement_with_consensus = agreement.get(row.membership.user_id)
     return rows

@@ -12,7 +12,7 @@ a per-item truth, about a third off by one step), then times, each the median of
 - the two together: the SPEC 8 figure (target under 2 s for 100,000 items x 4 annotators);
 - for comparison, in the same run, the same alpha through the `krippendorff` package on the same
   matrix (the two alphas are printed with their difference);
-- once, the dashboard's whole computation (``analysis.services.agreement_compute``: every field,
+- once, the dashboard's whole computation (``analysis.figures.agreement_compute``: every field,
   annotators, statuses), which runs in Celery for projects this big.
 """
 
@@ -105,7 +105,9 @@ def main() -> int:
     with c.bench_database(args):
         import krippendorff
 
-        from analysis import selectors, services
+        from analysis import selectors
+        from analysis.figures import agreement_compute
+        from analysis.figures.fields import BOOTSTRAP_SAMPLES
         from annotate.models import Project
         from annotate.tasktypes import get_task_type
         from stats.alpha import krippendorff_alpha_bootstrap
@@ -157,7 +159,7 @@ def main() -> int:
             max(1, min(3, args.repeats)),
         )
         started = time.perf_counter()
-        services.agreement_compute(project=project)
+        agreement_compute(project=project)
         dashboard_s = time.perf_counter() - started
 
         print(f"matrix {data.shape[0]} x {data.shape[1]:,} from the database: {read_s:.3f} s")
@@ -172,7 +174,7 @@ def main() -> int:
         )
         print(
             f"whole dashboard computation (every field, annotators, statuses, "
-            f"{services.BOOTSTRAP_SAMPLES:,} resamples per field): {dashboard_s:.2f} s"
+            f"{BOOTSTRAP_SAMPLES:,} resamples per field): {dashboard_s:.2f} s"
         )
         print()
         print(c.machine_line())

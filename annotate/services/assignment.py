@@ -26,6 +26,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from annotate import hooks
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
 from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
@@ -264,11 +265,8 @@ def annotation_submit(
     if is_gold:
         annotator_gold_review(project=annotation.project, annotator=annotator, now=now)
     else:
-        # The analysis figures are out of date: a big project gets one debounced background
-        # refresh. (Imported here: the analysis app imports this one.)
-        from analysis.services import analysis_annotations_changed
-
-        analysis_annotations_changed(project_id=annotation.project_id)
+        # The analysis figures are out of date (the analysis app refreshes a big project's).
+        hooks.annotations_changed(project_id=annotation.project_id)
     return annotation, created
 
 

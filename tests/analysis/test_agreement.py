@@ -7,7 +7,8 @@ import krippendorff
 import numpy as np
 import pytest
 
-from analysis import selectors, services
+from analysis import selectors
+from analysis.figures import agreement_compute
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
 
@@ -39,7 +40,7 @@ def side(vote):
 
 
 def figures(project):
-    data = services.agreement_compute(project=project)
+    data = agreement_compute(project=project).to_dict()
     return data, {f["name"]: f for f in data["fields"]}
 
 

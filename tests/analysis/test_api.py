@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from analysis import services
+from analysis import snapshots
+from analysis.figures import agreement_compute
 from analysis.models import AnalysisRefresh, AnalysisSnapshot
 from annotate.models import Membership
 from annotate.services import annotation_submit, assignment_reserve_next
@@ -128,7 +129,7 @@ def test_compute_agreement_prints_the_figures(voted_project):
     out = io.StringIO()
     call_command("compute_agreement", str(project.pk), stdout=out)
     text = out.getvalue()
-    alpha = services.agreement_compute(project=project)["fields"][1]["alpha"]
+    alpha = agreement_compute(project=project).to_dict()["fields"][1]["alpha"]
     assert "== fields" in text and "== annotators" in text and "== divergence status" in text
     assert f"{alpha:.6g}" in text
     assert AnalysisSnapshot.objects.filter(project=project).exists()
@@ -140,12 +141,12 @@ def test_compute_agreement_prints_the_figures(voted_project):
 def test_figures_are_cached_until_annotations_change(voted_project):
     project = voted_project["project"]
     items = voted_project["votes"](VOTES)
-    first = services.analysis_get(project=project)
+    first = snapshots.analysis_get(project=project)
     computed_at = AnalysisSnapshot.objects.get(project=project).computed_at
-    assert services.analysis_get(project=project).data == first.data
+    assert snapshots.analysis_get(project=project).data == first.data
     assert AnalysisSnapshot.objects.get(project=project).computed_at == computed_at
     add_vote(items[7], voted_project["annotators"][1], -2)
-    again = services.analysis_get(project=project)
+    again = snapshots.analysis_get(project=project)
     assert again.fresh and again.data["n_annotations"] == first.data["n_annotations"] + 1
 
 
@@ -154,11 +155,11 @@ def test_big_projects_show_stale_figures_and_refresh_in_the_background(
 ):
     project = voted_project["project"]
     items = voted_project["votes"](VOTES)
-    services.analysis_get(project=project)
+    snapshots.analysis_get(project=project)
     add_vote(items[7], voted_project["annotators"][1], -2)
-    monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 5)
+    monkeypatch.setattr(snapshots, "INLINE_MAX_ANNOTATIONS", 5)
     with django_capture_on_commit_callbacks() as callbacks:
-        view = services.analysis_get(project=project)
+        view = snapshots.analysis_get(project=project)
     assert not view.fresh and view.pending and view.data["n_annotations"] == 20
     assert len(callbacks) == 1
 
@@ -168,14 +169,14 @@ def test_refresh_requests_are_debounced_per_project(
 ):
     project = voted_project["project"]
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.analysis_refresh_request(project_id=project.pk) is True
-        assert services.analysis_refresh_request(project_id=project.pk) is False
+        assert snapshots.analysis_refresh_request(project_id=project.pk) is True
+        assert snapshots.analysis_refresh_request(project_id=project.pk) is False
     assert len(callbacks) == 1
     AnalysisRefresh.objects.filter(project=project).update(
-        requested_at=timezone.now() - services.REFRESH_STALE_AFTER - timedelta(seconds=1)
+        requested_at=timezone.now() - snapshots.REFRESH_STALE_AFTER - timedelta(seconds=1)
     )
     with django_capture_on_commit_callbacks() as callbacks:
-        assert services.analysis_refresh_request(project_id=project.pk) is True
+        assert snapshots.analysis_refresh_request(project_id=project.pk) is True
     assert len(callbacks) == 1
 
 
@@ -201,8 +202,8 @@ def test_a_submit_to_a_big_project_queues_the_refresh_on_commit_and_the_task_sto
     project = voted_project["project"]
     annotator = voted_project["annotators"][0]
     items = voted_project["votes"]([[None, 1, 1], [None, -1, -1]])
-    services.analysis_refresh(project_id=project.pk)
-    monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 3)  # four annotations make it big
+    snapshots.analysis_refresh(project_id=project.pk)
+    monkeypatch.setattr(snapshots, "INLINE_MAX_ANNOTATIONS", 3)  # four annotations make it big
     callbacks = submit_one(project, annotator, django_capture_on_commit_callbacks)
     assert len(callbacks) == 1
     assert AnalysisSnapshot.objects.get(project=project).data["n_annotations"] == 4
@@ -218,7 +219,7 @@ def test_a_submit_to_a_small_project_queues_nothing(
 ):
     project = voted_project["project"]
     voted_project["votes"]([[None, 1, 1]])
-    services.analysis_refresh(project_id=project.pk)
+    snapshots.analysis_refresh(project_id=project.pk)
     callbacks = submit_one(
         project, voted_project["annotators"][0], django_capture_on_commit_callbacks
     )
@@ -230,7 +231,7 @@ def test_a_big_project_without_figures_answers_202_and_polls_while_computing(
 ):
     project = voted_project["project"]
     voted_project["votes"](VOTES)
-    monkeypatch.setattr(services, "INLINE_MAX_ANNOTATIONS", 5)
+    monkeypatch.setattr(snapshots, "INLINE_MAX_ANNOTATIONS", 5)
     with django_capture_on_commit_callbacks() as callbacks:
         response = api(voted_project["lead"]).get(reverse("api-agreement", args=[project.pk]))
     assert response.status_code == 202 and response.json()["pending"] is True
@@ -238,3 +239,13 @@ def test_a_big_project_without_figures_answers_202_and_polls_while_computing(
     client.force_login(voted_project["lead"])
     html = client.get(reverse("analysis-dashboard", args=[project.pk])).content.decode()
     assert 'hx-trigger="every 3s"' in html and "Computing" in html
+
+
+def test_a_snapshot_in_a_shape_this_code_cannot_read_is_recomputed(voted_project):
+    project = voted_project["project"]
+    voted_project["votes"](VOTES)
+    snapshots.analysis_refresh(project_id=project.pk)
+    AnalysisSnapshot.objects.filter(project=project).update(data={"fields": [{"alpha": 1}]})
+    view = snapshots.analysis_get(project=project)
+    assert view.fresh and view.data["n_annotations"] == 20
+    assert AnalysisSnapshot.objects.get(project=project).data["n_annotations"] == 20

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from analysis import selectors, services
+from analysis import selectors, snapshots
 from annotate.models import Membership
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_crowd_page_shows_agreement_with_consensus_once_the_analysis_has_run(vot
         "cat": "—",
     }
 
-    services.analysis_refresh(project_id=project.pk)
+    snapshots.analysis_refresh(project_id=project.pk)
     page = client.get(f"/p/{project.pk}/crowd/").content.decode()
     assert {name: cell(page, m) for name, m in memberships.items()} == EXPECTED
 
@@ -58,7 +58,7 @@ def test_consensus_selector_reads_the_snapshot_and_is_empty_without_one(voted_pr
     project = voted_project["project"]
     voted_project["votes"](VOTES)
     assert selectors.consensus_agreement_by_annotator(project=project) == {}
-    services.analysis_refresh(project_id=project.pk)
+    snapshots.analysis_refresh(project_id=project.pk)
     by_user = selectors.consensus_agreement_by_annotator(project=project)
     ids = {u.username: u.pk for u in voted_project["annotators"]}
     assert by_user[ids["ann"]] == pytest.approx(2 / 3)

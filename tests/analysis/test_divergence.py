@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from analysis import services
+from analysis import selectors, taxonomy
+from analysis.figures import agreement_compute
 from analysis.models import DivergenceTag, TaxonomyCategory
 from core.errors import InvalidInput, NotFound
 
@@ -26,37 +27,37 @@ DEFAULT = [
 
 def test_the_taxonomy_is_seeded_once_with_the_papers_classes(voted_project):
     project = voted_project["project"]
-    categories = services.taxonomy_ensure(project=project)
+    categories = taxonomy.taxonomy_ensure(project=project)
     assert [(c.group, c.name) for c in categories] == DEFAULT
-    services.taxonomy_ensure(project=project)
+    taxonomy.taxonomy_ensure(project=project)
     assert TaxonomyCategory.objects.filter(project=project).count() == len(DEFAULT)
 
 
 def test_leads_add_rename_and_delete_categories(voted_project):
     project = voted_project["project"]
-    added = services.taxonomy_category_add(
+    added = taxonomy.taxonomy_category_add(
         project=project, group="Annotation errors", name="Misread the prompt"
     )
     assert added.order == len(DEFAULT) + 1
     with pytest.raises(InvalidInput):
-        services.taxonomy_category_add(project=project, group="Refusals", name="Comply vs. refuse")
+        taxonomy.taxonomy_category_add(project=project, group="Refusals", name="Comply vs. refuse")
     with pytest.raises(InvalidInput):
-        services.taxonomy_category_add(project=project, group=" ", name="x")
-    renamed = services.taxonomy_category_update(
+        taxonomy.taxonomy_category_add(project=project, group=" ", name="x")
+    renamed = taxonomy.taxonomy_category_update(
         project=project, category_id=added.pk, group="Annotation errors", name="Misreading"
     )
     assert renamed.name == "Misreading"
-    services.taxonomy_category_delete(project=project, category_id=added.pk)
+    taxonomy.taxonomy_category_delete(project=project, category_id=added.pk)
     assert not TaxonomyCategory.objects.filter(pk=added.pk).exists()
     with pytest.raises(NotFound):
-        services.taxonomy_category_delete(project=project, category_id=added.pk)
+        taxonomy.taxonomy_category_delete(project=project, category_id=added.pk)
 
 
 def test_a_tag_has_several_categories_and_a_note_and_saving_again_replaces_them(voted_project):
     project, lead = voted_project["project"], voted_project["lead"]
     items = voted_project["votes"](VOTES)
-    by_name = {c.name: c for c in services.taxonomy_ensure(project=project)}
-    tag = services.divergence_tag_set(
+    by_name = {c.name: c for c in taxonomy.taxonomy_ensure(project=project)}
+    tag = taxonomy.divergence_tag_set(
         project=project,
         item_id=items[1].pk,
         tagged_by=lead,
@@ -65,7 +66,7 @@ def test_a_tag_has_several_categories_and_a_note_and_saving_again_replaces_them(
     )
     assert {c.name for c in tag.categories.all()} == {"Verbosity", "Format"}
     assert tag.note == "B is much longer" and tag.tagged_by == lead
-    services.divergence_tag_set(
+    taxonomy.divergence_tag_set(
         project=project,
         item_id=items[1].pk,
         tagged_by=lead,
@@ -80,14 +81,14 @@ def test_a_tag_has_several_categories_and_a_note_and_saving_again_replaces_them(
 def test_tags_only_take_the_projects_own_categories_and_items(voted_project, make_annotator):
     project, lead = voted_project["project"], voted_project["lead"]
     items = voted_project["votes"](VOTES)
-    services.taxonomy_ensure(project=project)
+    taxonomy.taxonomy_ensure(project=project)
     other = TaxonomyCategory.objects.create(project=_other_project(), group="g", name="n")
     with pytest.raises(InvalidInput):
-        services.divergence_tag_set(
+        taxonomy.divergence_tag_set(
             project=project, item_id=items[1].pk, tagged_by=lead, note="", category_ids=[other.pk]
         )
     with pytest.raises(NotFound):
-        services.divergence_tag_set(
+        taxonomy.divergence_tag_set(
             project=project, item_id=10**9, tagged_by=lead, note="", category_ids=[]
         )
 
@@ -101,23 +102,23 @@ def _other_project():
 def test_the_distribution_counts_tagged_items_per_category(voted_project):
     project, lead = voted_project["project"], voted_project["lead"]
     items = voted_project["votes"](VOTES)
-    by_name = {c.name: c for c in services.taxonomy_ensure(project=project)}
-    services.divergence_tag_set(
+    by_name = {c.name: c for c in taxonomy.taxonomy_ensure(project=project)}
+    taxonomy.divergence_tag_set(
         project=project,
         item_id=items[1].pk,
         tagged_by=lead,
         note="",
         category_ids=[by_name["Verbosity"].pk, by_name["Format"].pk],
     )
-    services.divergence_tag_set(
+    taxonomy.divergence_tag_set(
         project=project,
         item_id=items[5].pk,
         tagged_by=lead,
         note="",
         category_ids=[by_name["Verbosity"].pk],
     )
-    data = services.agreement_compute(project=project)
-    report = services.divergence_report(project=project, data=data)
+    data = agreement_compute(project=project)
+    report = selectors.divergence_report(project=project, figures=data).to_dict()
     counts = {row["name"]: row["n_items"] for row in report["taxonomy"]}
     assert counts["Verbosity"] == 2 and counts["Format"] == 1 and counts["Complexity"] == 0
     assert report["n_diverging"] == 2 and report["n_diverging_tagged"] == 2

@@ -5,7 +5,7 @@ import math
 import krippendorff
 import pytest
 
-from analysis import services
+from analysis.figures import agreement_compute
 from models_runtime.models import ModelRun, Prediction
 
 from .test_agreement import VOTES, coders_by_units, side
@@ -41,7 +41,7 @@ def test_model_figures_worked_out_by_hand(voted_project):
     items = voted_project["votes"](VOTES)
     run = predict(project, items)
     predict(project, items, status=ModelRun.Status.RUNNING, name="unfinished")
-    models = services.agreement_compute(project=project)["models"]
+    models = agreement_compute(project=project).to_dict()["models"]
     assert [m["run_id"] for m in models] == [run.pk]  # only finished runs
     model = models[0]
     assert model["n_predictions"] == 6
@@ -92,5 +92,5 @@ def test_a_distribution_without_score_uses_its_entropy(voted_project):
     # diverging 1 (0.693) and 5 (0.423) against agreeing 0 (0.325) and 4 (0.500):
     # pairs 1>0, 1>4, 5>0, 5<4 -> 3 / 4.
     assert entropy(distributions[5]) < entropy(distributions[4])
-    model = services.agreement_compute(project=project)["models"][0]
+    model = agreement_compute(project=project).to_dict()["models"][0]
     assert model["auroc"] == pytest.approx(3 / 4)

@@ -7,7 +7,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from analysis import services
+from analysis.figures import agreement_compute
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.derailment.analysis import NEVER_POSITION, derailment_distance
@@ -66,7 +66,7 @@ def test_derailment_toxic_and_point_with_never_and_a_tolerance(db):
                     "tones": {},
                 },
             )
-    fields = {f["name"]: f for f in services.agreement_compute(project=project)["fields"]}
+    fields = {f["name"]: f for f in agreement_compute(project=project).to_dict()["fields"]}
 
     toxic = [[NAN if row[c][0] is None else float(row[c][0]) for row in THREADS] for c in range(3)]
     expected = krippendorff.alpha(reliability_data=toxic, level_of_measurement="nominal")
@@ -106,7 +106,7 @@ def test_tom_agreement_per_question_kind_and_accuracy_against_gold(db):
                 user,
                 {"answers": {"aware": aware, "action": action, "judge": judge}, "confidence": {}},
             )
-    fields = {f["name"]: f for f in services.agreement_compute(project=project)["fields"]}
+    fields = {f["name"]: f for f in agreement_compute(project=project).to_dict()["fields"]}
     for kind, index in (("mental_state", 0), ("behavior", 1), ("judgment", 2)):
         labels = [[0.0 if row[c][index] == "A" else 1.0 for row in answers] for c in range(3)]
         expected = krippendorff.alpha(reliability_data=labels, level_of_measurement="nominal")

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from nltk.metrics.distance import masi_distance as nltk_masi
 
-from analysis import services
+from analysis.figures import agreement_compute
 from annotate.models import Item, Membership
 from annotate.tasktypes import get_task_type
 
@@ -84,7 +84,7 @@ def figures(data):
 
 def test_each_tone_gets_nominal_alpha_over_presence_per_comment(tone_project):
     _lead, project = tone_project
-    got = figures(services.agreement_compute(project=project))
+    got = figures(agreement_compute(project=project).to_dict())
     columns = expected_units()
     for tone in TONES:
         data = [
@@ -103,7 +103,7 @@ def test_each_tone_gets_nominal_alpha_over_presence_per_comment(tone_project):
 
 def test_whole_tone_sets_get_alpha_with_the_masi_distance(tone_project):
     _lead, project = tone_project
-    got = figures(services.agreement_compute(project=project))
+    got = figures(agreement_compute(project=project).to_dict())
     columns = expected_units()
     sets = sorted({s for col in columns for s in col if s is not None}, key=sorted)
     code = {s: i for i, s in enumerate(sets)}
@@ -140,7 +140,7 @@ def test_an_unused_tone_says_why_it_has_no_alpha(tone_project):
             membership.user,
             {"toxic": False, "toxic_comment": None, "derailment_comment": None, "tones": tones},
         )
-    got = figures(services.agreement_compute(project=project))
+    got = figures(agreement_compute(project=project).to_dict())
     assert got["alpha:Mocking"]["value"] is None
     assert got["alpha:Mocking"]["reason"].startswith("no variation")
     assert not math.isnan(got["alpha:Irony"]["value"])

@@ -98,10 +98,10 @@ def norm(n, box):
 
 
 def test_box_hit_rate_and_mean_iou_over_annotator_pairs(boxes_project):
-    from analysis import services
+    from analysis.figures import agreement_compute
 
     _lead, project = boxes_project
-    figures = figures_of(services.agreement_compute(project=project), "boxes")
+    figures = figures_of(agreement_compute(project=project).to_dict(), "boxes")
     # Pairs (boxes, hits): item 0 ann-bob (4, 2), ann-cat (3, 1), bob-cat (3, 1);
     # item 1 each pair (2, 0). Hit rate = 2 x 4 / 16.
     assert figures["n_items"] == 2
@@ -114,10 +114,10 @@ def test_box_hit_rate_and_mean_iou_over_annotator_pairs(boxes_project):
 
 
 def test_box_alpha_uses_matched_groups_in_image_fractions(boxes_project):
-    from analysis import services
+    from analysis.figures import agreement_compute
 
     _lead, project = boxes_project
-    figures = figures_of(services.agreement_compute(project=project), "boxes")
+    figures = figures_of(agreement_compute(project=project).to_dict(), "boxes")
     b = {
         n: {name: [norm(n, box) for box in boxes] for name, boxes in by.items()}
         for n, by in BOXES.items()
@@ -133,10 +133,10 @@ def test_box_alpha_uses_matched_groups_in_image_fractions(boxes_project):
 
 
 def test_premise_count_is_an_interval_field_and_the_primary_one(boxes_project):
-    from analysis import services
+    from analysis.figures import agreement_compute
 
     _lead, project = boxes_project
-    data = services.agreement_compute(project=project)
+    data = agreement_compute(project=project).to_dict()
     field = next(f for f in data["fields"] if f["name"] == "n_visual_premises")
     counts = [[2, 1], [2, 1], [1, 1]]  # ann, bob, cat on items 0 and 1
     expected = krippendorff.alpha(reliability_data=counts, level_of_measurement="interval")
@@ -185,7 +185,7 @@ CHOICES = [  # (answer, ann, bob, cat); None = no annotation
 
 
 def test_identification_mode_accuracy_against_gold_and_nominal_alpha(api):
-    from analysis import services
+    from analysis.figures import agreement_compute
 
     lead, project, users = setup_project("identification")
     options = [{"id": f"o{i}", "text": f"option {i}"} for i in (1, 2, 3)]
@@ -195,7 +195,7 @@ def test_identification_mode_accuracy_against_gold_and_nominal_alpha(api):
             if pick is not None:
                 add_value(item, users[name], {"choice": pick})
         add_value(item, users["dan"], {"choice": "o1"})  # flagged: left out
-    data = services.agreement_compute(project=project)
+    data = agreement_compute(project=project).to_dict()
     assert data["set_fields"] == []
     field = next(f for f in data["fields"] if f["name"] == "choice")
     # Right: item 0 ann, bob; item 1 ann, cat; item 2 ann, bob -> 6 of 8 answers.

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis import services, tables
+from analysis import selectors, snapshots, tables
+from analysis.figures import Figures
 from annotate.models import Project
 
 
@@ -24,21 +25,21 @@ class Command(BaseCommand):
         project = Project.objects.filter(pk=project_id).first()
         if project is None:
             raise CommandError(f"no project {project_id}")
-        snapshot = services.analysis_refresh(project_id=project.pk)
+        snapshot = snapshots.analysis_refresh(project_id=project.pk)
         assert snapshot is not None
-        data = snapshot.data
-        divergence = services.divergence_report(project=project, data=data)
+        figures = Figures.from_dict(snapshot.data)
+        divergence = selectors.divergence_report(project=project, figures=figures)
         if as_json:
-            self.stdout.write(_dumps({**data, "divergence": divergence}))
+            self.stdout.write(_dumps({**figures.to_dict(), "divergence": divergence.to_dict()}))
             return
         self.stdout.write(
             f"Project {project.pk}: {project.name} ({project.task_type}); "
-            f"{data['n_annotations']} annotations by {data['n_annotators']} "
-            f"annotators on {data['n_items_annotated']} items; computed in "
+            f"{figures.n_annotations} annotations by {figures.n_annotators} "
+            f"annotators on {figures.n_items_annotated} items; computed in "
             f"{snapshot.seconds:.2f} s"
         )
-        sections = [(name, table(data)) for name, table in tables.AGREEMENT_TABLES.items()]
-        if data.get("divergence"):
+        sections = [(name, table(figures)) for name, table in tables.AGREEMENT_TABLES.items()]
+        if figures.divergence:
             sections += [
                 (f"divergence {name}", table(divergence))
                 for name, table in tables.DIVERGENCE_TABLES.items()

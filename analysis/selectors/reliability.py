@@ -1,4 +1,4 @@
-"""Reads for the analysis: reliability matrices and the other facts, built from a few queries.
+"""Reads the figures are computed from: reliability matrices and the other facts, in a few queries.
 
 Every read goes through ``annotate.selectors.annotations_for_aggregates``: the annotations of
 flagged (paused) annotators are left out. Gold items are checks on the annotators, not work, so
@@ -24,8 +24,6 @@ from annotate.models import Annotation, Item, Membership, Project
 from annotate.selectors import annotations_for_aggregates
 from annotate.tasktypes.base import AgreementField, SetField
 from models_runtime.models import ModelRun, Prediction
-
-from .models import AnalysisSnapshot, DivergenceTag, TaxonomyCategory
 
 
 def analysis_annotations(*, project: Project) -> QuerySet[Annotation]:
@@ -227,19 +225,6 @@ def set_units(*, project: Project, fields: Sequence[SetField]) -> dict[str, list
     return out
 
 
-def consensus_agreement_by_annotator(*, project: Project) -> dict[int, float | None]:
-    """Each annotator's agreement with the leave-one-out consensus, from the cached figures
-    (``AnalysisSnapshot``; nothing is computed here): user id -> share, ``None`` when not compared.
-    Empty until the analysis has run; flagged annotators' work is not in it."""
-    data = AnalysisSnapshot.objects.filter(project=project).values_list("data", flat=True).first()
-    rows = ((data or {}).get("annotators") or {}).get("rows") or []
-    return {
-        int(row["annotator_id"]): row.get("loo_agreement")
-        for row in rows
-        if row.get("annotator_id") is not None
-    }
-
-
 def item_payloads(*, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     return dict(Item.objects.filter(pk__in=list(item_ids)).values_list("id", "payload"))
 
@@ -291,76 +276,4 @@ def run_predictions(*, run: ModelRun) -> list[tuple[int, Any, float | None, Any]
         Prediction.objects.filter(run=run)
         .order_by("item_id")
         .values_list("item_id", "value", "score", "distribution")
-    )
-
-
-# --- divergence review
-
-
-def taxonomy_categories(*, project: Project) -> list[TaxonomyCategory]:
-    return list(TaxonomyCategory.objects.filter(project=project).order_by("order", "id"))
-
-
-def tags_by_item(
-    *, project: Project, item_ids: Sequence[int] | None = None
-) -> dict[int, DivergenceTag]:
-    """The tags of the project's items (of ``item_ids`` only, when given), with their categories."""
-    tags = DivergenceTag.objects.filter(project=project)
-    if item_ids is not None:
-        tags = tags.filter(item_id__in=list(item_ids))
-    tags = tags.select_related("tagged_by").prefetch_related("categories")
-    return {tag.item_id: tag for tag in tags}
-
-
-def tagged_item_ids(*, project: Project, item_ids: Sequence[int] | None = None) -> set[int]:
-    """The ids of the project's tagged items (among ``item_ids``, when given)."""
-    tags = DivergenceTag.objects.filter(project=project)
-    if item_ids is not None:
-        tags = tags.filter(item_id__in=list(item_ids))
-    return set(tags.values_list("item_id", flat=True))
-
-
-def tag_category_counts(*, project: Project) -> dict[int, int]:
-    """Tagged items per category id."""
-    rows = (
-        TaxonomyCategory.objects.filter(project=project)
-        .annotate(n_items=Count("tags"))
-        .values_list("id", "n_items")
-    )
-    return {category_id: n for category_id, n in rows if n}
-
-
-def items_by_id(*, project: Project, item_ids: Sequence[int]) -> dict[int, Item]:
-    return {item.pk: item for item in Item.objects.filter(project=project, pk__in=list(item_ids))}
-
-
-def item_votes(*, item: Item) -> list[tuple[str, Any, Any]]:
-    """``(annotator username, value, shown order)`` of an item's counted annotations."""
-    return list(
-        annotations_for_aggregates(project=item.project)
-        .filter(item=item)
-        .order_by("id")
-        .values_list("annotator__username", "value", "shown_order")
-    )
-
-
-def labels_by_item(
-    *, project: Project, item_ids: Sequence[int], label_of: Any
-) -> dict[int, list[Any]]:
-    """The counted labels of each item, by annotation id (one query)."""
-    out: dict[int, list[Any]] = {}
-    rows = (
-        analysis_annotations(project=project)
-        .filter(item_id__in=list(item_ids))
-        .order_by("item_id", "id")
-        .values_list("item_id", "value")
-    )
-    for item_id, value in rows:
-        out.setdefault(item_id, []).append(label_of(value))
-    return out
-
-
-def external_ids(*, project: Project, item_ids: Sequence[int]) -> dict[int, str]:
-    return dict(
-        Item.objects.filter(project=project, pk__in=list(item_ids)).values_list("id", "external_id")
     )

@@ -1,0 +1,66 @@
+"""``agreement_compute``: every figure of a project, from a few queries (no caching here: see
+``analysis.snapshots``)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from annotate.models import Project
+from annotate.selectors import project_progress
+from annotate.tasktypes import get_task_type
+from annotate.tasktypes.base import AgreementField
+
+from ..selectors.reliability import (
+    annotations_per_day,
+    item_payloads,
+    reliability_data,
+    set_units,
+)
+from .annotators import annotator_figures, primary_field
+from .divergence import divergence_figures, item_statuses
+from .fields import field_figures, set_field_figures
+from .model_runs import model_figures
+from .types import DivergenceFigures, Figures, Progress, ProjectRef, TimelinePoint
+
+
+def agreement_compute(*, project: Project) -> Figures:
+    """Every figure of the project's analysis: progress, agreement per field, annotators,
+    divergence (status counts), set fields, and models versus humans."""
+    plugin = get_task_type(project.task_type)
+    config = plugin.config(project.config)
+    fields: list[AgreementField] = plugin.agreement_fields(config)
+    spec = plugin.divergence()
+    rd = reliability_data(project=project, fields=fields)
+    payloads = (
+        item_payloads(item_ids=[int(i) for i in rd.item_ids])
+        if any(f.reference is not None for f in fields)
+        else None
+    )
+    cumulative, timeline = 0, []
+    for day, n in annotations_per_day(project=project):
+        cumulative += n
+        timeline.append(TimelinePoint(date=day, n=n, cumulative=cumulative))
+    progress = project_progress(project=project)
+    computed_at = timezone.now().isoformat()
+    field_rows = [field_figures(fd, payloads, rd.item_ids) for fd in rd.fields.values()]
+    annotators = annotator_figures(project, rd, primary_field(rd))
+    set_fields = plugin.set_fields(config)
+    units = set_units(project=project, fields=set_fields)
+    statuses: list[str | None] = []
+    divergence: DivergenceFigures | None = None
+    if spec is not None and spec.status_field in rd.fields:
+        statuses = item_statuses(plugin, rd.fields[spec.status_field])
+        divergence = divergence_figures(spec, statuses, rd.item_ids)
+    return Figures(
+        project=ProjectRef(id=project.pk, name=project.name, task_type=project.task_type),
+        computed_at=computed_at,
+        n_annotations=rd.n_annotations,
+        n_items_annotated=int(rd.item_ids.size),
+        n_annotators=int(rd.annotator_ids.size),
+        progress=Progress(**progress.as_dict(), timeline=timeline),
+        fields=field_rows,
+        annotators=annotators,
+        divergence=divergence,
+        set_fields=[set_field_figures(f, units[f.name]) for f in set_fields],
+        models=model_figures(project, rd, spec, statuses),
+    )

@@ -1,0 +1,115 @@
+"""Models versus humans: each finished model run's alpha with the model as one more coder,
+its accuracy against the human majority, and (for task types with a divergence spec) whether its
+uncertainty tells diverging items from agreeing ones (AUROC)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from annotate.models import Project
+from annotate.tasktypes.base import DivergenceSpec
+from stats.aggregation import majority_vote
+from stats.alpha import krippendorff_alpha
+from stats.auroc import auroc
+
+from ..selectors.reliability import (
+    ReliabilityData,
+    done_model_runs,
+    extract_py,
+    item_payloads,
+    run_predictions,
+)
+from .annotators import primary_field
+from .fields import alpha_kwargs, num
+from .types import ModelFieldFigures, ModelFigures
+
+
+def model_figures(
+    project: Project,
+    rd: ReliabilityData,
+    spec: DivergenceSpec | None,
+    statuses: Sequence[str | None],
+) -> list[ModelFigures]:
+    runs = done_model_runs(project=project)
+    if not runs or not rd.fields:
+        return []
+    index = rd.item_index()
+    primary = primary_field(rd)
+    assert primary is not None
+    majority = majority_vote(primary.data)
+    needs_payload = any(fd.field.extract is not None for fd in rd.fields.values())
+    out = []
+    for run in runs:
+        predictions = [p for p in run_predictions(run=run) if p[0] in index]
+        payloads = item_payloads(item_ids=[p[0] for p in predictions]) if needs_payload else {}
+        columns = np.array([index[p[0]] for p in predictions], dtype=np.int64)
+        field_rows = []
+        accuracy: float | None = None
+        n_compared = 0
+        for fd in rd.fields.values():
+            model = np.array(
+                [
+                    fd.code_of(extract_py(fd.field, p[1], payloads.get(p[0], {})))
+                    for p in predictions
+                ],
+                dtype=float,
+            )
+            humans = fd.data[:, columns] if columns.size else np.empty((fd.data.shape[0], 0))
+            kwargs = alpha_kwargs(fd)
+            with_model = np.vstack([humans, model[None, :]]) if columns.size else humans
+            alpha_h = krippendorff_alpha(humans, **kwargs) if columns.size else None
+            alpha_m = krippendorff_alpha(with_model, **kwargs) if columns.size else None
+            field_rows.append(
+                ModelFieldFigures(
+                    name=fd.field.name,
+                    alpha_humans=num(alpha_h.alpha) if alpha_h else None,
+                    alpha_with_model=num(alpha_m.alpha) if alpha_m else None,
+                    reason=alpha_m.reason if alpha_m else "no predictions on annotated items",
+                )
+            )
+            if fd is primary:
+                target = majority.label[columns] if columns.size else np.array([])
+                compared = ~np.isnan(target) & ~np.isnan(model)
+                n_compared = int(compared.sum())
+                accuracy = (
+                    float((target[compared] == model[compared]).mean()) if n_compared else None
+                )
+        divergence: dict[str, Any] = {}
+        if spec is not None:
+            positive, scores, winners = [], [], []
+            for item_id, value, score, distribution in predictions:
+                status = statuses[index[item_id]]
+                if status in spec.diverging or status in spec.agreeing:
+                    uncertainty = spec.uncertainty(score, distribution)
+                    scores.append(math.nan if uncertainty is None else uncertainty)
+                    positive.append(status in spec.diverging)
+                if status in spec.diverging:
+                    picked = spec.picks_winner(value)
+                    if picked is not None:
+                        winners.append(picked)
+            result = auroc(np.array(scores, dtype=float), np.array(positive, dtype=bool))
+            divergence = {
+                "auroc": num(result.auroc),
+                "auroc_reason": result.reason,
+                "auroc_n_diverging": result.n_positive,
+                "auroc_n_agreeing": result.n_negative,
+                "diverging_winner_share": (sum(winners) / len(winners)) if winners else None,
+                "n_diverging_predicted": len(winners),
+            }
+        out.append(
+            ModelFigures(
+                run_id=run.pk,
+                model_name=run.model_name,
+                source=run.source,
+                n_predictions=len(predictions),
+                accuracy_vs_majority=accuracy,
+                n_compared=n_compared,
+                fields=field_rows,
+                **divergence,
+            )
+        )
+    return out
