@@ -5,7 +5,7 @@
 #   make demo      local demo: SQLite + embedded broker unless DATABASE_URL / CELERY_BROKER_URL set
 #                  (installs only what the app needs; bin/manage runs manage.py in its environment)
 #   make test      the whole suite on PostgreSQL (DATABASE_URL, PYTEST_ARGS="-k foo -x" to narrow)
-#   make check     ruff lint, ruff format check, mypy
+#   make check     ruff lint, ruff format check, mypy, import-linter (the one-way layers)
 
 SHELL := /bin/bash
 
@@ -60,6 +60,7 @@ check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(MYPY_TARGETS)
+	$(VENV)/bin/lint-imports --config .importlinter
 
 # bench: benchmark targets (bench-*) go here, one per script under bench/, each printing its figures.
 # Each creates and drops its own database (dissensus_bench); BENCH_ARGS passes extra options,
