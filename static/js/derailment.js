@@ -84,6 +84,7 @@
     const comment = event.target.closest && event.target.closest("#thread > .comment");
     if (comment) setCurrent(comment);
   });
-  document.addEventListener("htmx:afterSwap", sync);
+  // After settling: htmx puts the server's class attributes back on elements it kept by id.
+  document.addEventListener("htmx:afterSettle", sync);
   document.addEventListener("DOMContentLoaded", sync);
 })();
