@@ -87,7 +87,9 @@ def test_typing_into_a_drawn_box_description_changes_nothing_else(page, live_ser
     expect(page.locator("#va-commonsense li")).to_have_count(0)
     expect(page.locator("#va-steps li")).to_have_count(0)
     expect(page.locator("#va-message")).not_to_contain_text("resize")
-    expect(page.locator(".va-box")).to_have_attribute("aria-label", "Box VP1 at 40,30, 100 by 60 pixels")
+    expect(page.locator(".va-box")).to_have_attribute(
+        "aria-label", "Box VP1 at 40,30, 100 by 60 pixels"
+    )
 
 
 def test_tom_confidence_rates_the_question_just_answered(page, live_server):
