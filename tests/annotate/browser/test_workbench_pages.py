@@ -1,5 +1,6 @@
 """Every task type's annotator page in headless Chromium: under 100 KB of HTML, CSS and JS
-(SPEC 8), and screenshots at 1280 px and 375 px when SHOTS_DIR is set (to look at them)."""
+(SPEC 8), and screenshots at 1280 px and 375 px when SHOTS_DIR is set (to look at them). Also
+the dashboard's forest plot, which must not print "undefined" for a missing alpha."""
 
 import io
 import os
@@ -7,6 +8,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from analysis import charts
 from annotate import services
 from annotate.models import Membership
 from tests.annotate.browser import test_browser_derailment as derailment
@@ -14,8 +16,6 @@ from tests.annotate.browser import test_browser_visual_argument as visual_argume
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
 from tests.typebrowser import log_in_and_open
 from tests.typedata import jsonl_bytes, tom_record
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAGE_BUDGET = 100_000  # SPEC 8: HTML + CSS + JS of the annotator page, uncompressed
 
@@ -60,6 +60,8 @@ def page_bytes(page, url: str) -> tuple[int, dict[str, int]]:
     return sum(sizes.values()), sizes
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("task_type", sorted(SETUPS))
 def test_annotator_page_stays_under_its_weight_budget(page, live_server, task_type):
     project, annotator = SETUPS[task_type]()
@@ -73,3 +75,9 @@ def test_annotator_page_stays_under_its_weight_budget(page, live_server, task_ty
         for width in (1280, 375):
             page.set_viewport_size({"width": width, "height": 900})
             page.screenshot(path=f"{shots}/{task_type}-{width}.png", full_page=True)
+
+
+def test_forest_plot_explains_a_missing_alpha_instead_of_printing_undefined():
+    svg = str(charts.alpha_intervals([("Tone", None, None, None)], title="alpha"))
+    assert "undefined" not in svg
+    assert "no alpha: see the table" in svg
