@@ -3,6 +3,8 @@ links and selects; Enter on a button does what the button says; Ctrl+Enter submi
 area; typing into a box's description fires nothing; ToM confidence rates the question just
 answered; the ``?`` overlay lists the page's and the task type's keys."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -40,7 +42,12 @@ def test_enter_on_the_instructions_and_log_out_buttons_does_not_submit(page, liv
     _, annotator = open_task(page, live_server, "preference_pair")
     page.keyboard.press("3")
     panel = page.locator("#instructions")
-    expect(panel).to_be_visible()  # nothing done yet: the instructions are open
+    expect(panel).to_be_visible()  # nothing done yet: the instructions are open, beside the item
+    form = page.locator("#annotation-form").bounding_box()
+    assert panel.bounding_box()["x"] >= form["x"] + form["width"]
+    assert panel.bounding_box()["y"] < form["y"] + 50  # not a block above the item
+    expect(page.locator("#item-clock")).to_have_text(re.compile(r"^0:0[0-9]$"))
+    expect(page.locator("#progress-bar")).to_have_attribute("max", "2")
     page.locator("#instructions-toggle").focus()
     page.keyboard.press("Enter")
     expect(panel).to_be_hidden()
