@@ -50,6 +50,14 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // A restored draft (reload, validation error) goes on at the first question still open.
+  function resume() {
+    const open = questions().find(function (q) { return !q.querySelector('input[name^="answer:"]:checked'); });
+    if (open && current() && current().querySelector('input[name^="answer:"]:checked')) setCurrent(open);
+  }
+  document.addEventListener("htmx:afterSettle", resume);
+  document.addEventListener("DOMContentLoaded", resume);
+
   document.addEventListener("click", function (event) {
     answered = null;
     const question = event.target.closest && event.target.closest(".tom-question");

@@ -65,6 +65,9 @@ def test_a_validation_error_keeps_the_one_tom_answer_given(page, live_server):
     expect(page.locator('input[name="answer:aware"][data-key="b"]')).to_be_checked()
     expect(page.locator('input[name="confidence:aware"][value="3"]')).to_be_checked()
     expect(page.locator('input[name^="answer:"]:checked')).to_have_count(1)
+    page.keyboard.press("a")  # goes on at the first question still open
+    expect(page.locator('input[name="answer:action"][data-key="a"]')).to_be_checked()
+    expect(page.locator('input[name="answer:aware"][data-key="b"]')).to_be_checked()
 
 
 def test_a_validation_error_keeps_the_boxes_and_their_text(page, live_server):
