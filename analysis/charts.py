@@ -102,7 +102,7 @@ def alpha_intervals(
                 f'y2="{y:.1f}"/>'
             )
         if alpha is None:
-            body.append(_text(label_w + 4, y + 4, "undefined", cls="muted"))
+            body.append(_text(label_w + 4, y + 4, "no alpha: see the table", cls="muted"))
             continue
         tip = f"{label}: alpha {_fmt(alpha, 3)} [{_fmt(lo, 3)}, {_fmt(hi, 3)}]"
         body.append(

@@ -12,10 +12,6 @@
     const note = document.getElementById("derailment-message");
     if (note) note.textContent = text;
   }
-  function typing(event) {
-    const tag = event.target && event.target.tagName;
-    return tag === "TEXTAREA" || (tag === "INPUT" && event.target.type === "text");
-  }
 
   function setCurrent(comment) {
     if (!comment) return;
@@ -51,7 +47,7 @@
   }
 
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || !Workbench.keysFree(event)) return;
     if (!document.getElementById("thread")) return;
     const list = comments();
     const here = current() || list[0];
@@ -74,6 +70,7 @@
       const tone = here.querySelector('input[type="checkbox"][data-key="' + key + '"]');
       if (!tone) return;
       tone.checked = !tone.checked;
+      tone.dispatchEvent(new Event("change", { bubbles: true }));
     } else {
       return;
     }
@@ -87,6 +84,7 @@
     const comment = event.target.closest && event.target.closest("#thread > .comment");
     if (comment) setCurrent(comment);
   });
-  document.addEventListener("htmx:afterSwap", sync);
+  // After settling: htmx puts the server's class attributes back on elements it kept by id.
+  document.addEventListener("htmx:afterSettle", sync);
   document.addEventListener("DOMContentLoaded", sync);
 })();

@@ -1,5 +1,5 @@
-// Visual arguments. Structure mode: draw, move, resize and delete boxes on the image (mouse or
-// keyboard), write each premise, add commonsense premises, link reasoning steps into a tree that
+// Visual arguments. Structure mode: draw, move, resize and delete boxes on the image (mouse,
+// touch or pen through Pointer Events, or the keyboard), write each premise, add commonsense premises, link reasoning steps into a tree that
 // ends in C. The whole structure travels as JSON in the hidden field value_json, in image pixels.
 // Identification mode: 1-9 pick a premise option.
 (function () {
@@ -18,11 +18,6 @@
   }
   function say(text) { const m = document.getElementById("va-message"); if (m) m.textContent = text; }
   function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
-  function typing(event) {
-    const tag = event.target && event.target.tagName;
-    return tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && event.target.type === "text");
-  }
-  function storageKey() { return "va:" + root().dataset.assignment; }
   function nextId(prefix, list) {
     let n = 0;
     list.forEach(function (x) { n = Math.max(n, Number(x.id.slice(prefix.length)) || 0); });
@@ -54,7 +49,7 @@
     const field = document.getElementById("va-value");
     if (!field) return;
     field.value = JSON.stringify(value());
-    try { sessionStorage.setItem(storageKey(), JSON.stringify({ boxes: state.boxes, cps: state.cps, steps: state.steps, conclusion: document.getElementById("va-conclusion").value })); } catch (e) { /* private mode */ }
+    Workbench.keep("va", { boxes: state.boxes, cps: state.cps, steps: state.steps, conclusion: document.getElementById("va-conclusion").value });
   }
 
   // --- drawing the boxes
@@ -63,7 +58,8 @@
     stage.querySelectorAll(".va-box").forEach(function (b) { b.remove(); });
     const s = scale();
     state.boxes.forEach(function (b, index) {
-      const node = el("div", { "class": "va-box" + (index === state.selected ? " selected" : ""), "data-index": String(index), "data-id": b.id });
+      const node = el("div", { "class": "va-box" + (index === state.selected ? " selected" : ""), "data-index": String(index), "data-id": b.id,
+        role: "img", "aria-label": "Box " + b.id + " at " + Math.round(b.x) + "," + Math.round(b.y) + ", " + Math.round(b.w) + " by " + Math.round(b.h) + " pixels" });
       node.style.left = (b.x * s) + "px";
       node.style.top = (b.y * s) + "px";
       node.style.width = (b.w * s) + "px";
@@ -140,7 +136,10 @@
     state.boxes.push({ id: nextId("VP", state.boxes), text: "", x: box.x, y: box.y, w: box.w, h: box.h });
     state.selected = state.boxes.length - 1;
     render();
-    say(state.boxes[state.selected].id + " added: describe it.");
+    say(state.boxes[state.selected].id + " added: describe it (Esc to leave the field).");
+    // Typing the description must go into it, not fire the shortcuts of the canvas.
+    const input = document.querySelector('#va-premises input[data-index="' + state.selected + '"]');
+    if (input) input.focus();
   }
   function removeId(id) {
     state.steps.forEach(function (s) { s.from = s.from.filter(function (x) { return x !== id; }); });
@@ -165,36 +164,31 @@
     render();
   }
 
-  let lastAssignment = null;
   function init() {
     const r = root();
     if (!r || r.dataset.ready === "1" || r.dataset.mode !== "structure") return;
     r.dataset.ready = "1";
-    // A new item means the last one was submitted or skipped: forget what was kept for it.
-    // (The same item back, with errors, restores the work from sessionStorage.)
-    if (lastAssignment && lastAssignment !== r.dataset.assignment) {
-      try { sessionStorage.removeItem("va:" + lastAssignment); } catch (e) { /* ignore */ }
-    }
-    lastAssignment = r.dataset.assignment;
     state = { width: Number(r.dataset.width), height: Number(r.dataset.height), boxes: [], cps: [], steps: [], selected: null };
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(storageKey()) || "null");
-      if (saved) {
-        state.boxes = saved.boxes || []; state.cps = saved.cps || []; state.steps = saved.steps || [];
-        if (typeof saved.conclusion === "string") document.getElementById("va-conclusion").value = saved.conclusion;
-      }
-    } catch (e) { /* nothing saved */ }
+    // The work on this item kept by the workbench's draft (reload, validation error, new login).
+    const saved = Workbench.draft("va");
+    if (saved) {
+      state.boxes = saved.boxes || []; state.cps = saved.cps || []; state.steps = saved.steps || [];
+      if (typeof saved.conclusion === "string") document.getElementById("va-conclusion").value = saved.conclusion;
+    }
     const img = document.getElementById("va-image");
     if (!img.complete) img.addEventListener("load", renderBoxes);
     render();
   }
 
-  // --- mouse
-  document.addEventListener("mousedown", function (event) {
-    if (!state || event.button !== 0 || !root()) return;
+  // --- pointer: mouse, touch and pen alike (the stage has touch-action: none, so a finger draws
+  // instead of scrolling the page)
+  document.addEventListener("pointerdown", function (event) {
+    if (!state || event.button !== 0 || !root() || drag) return;
     const stage = event.target.closest && event.target.closest("#va-stage");
     if (!stage) return;
     event.preventDefault();
+    if (document.activeElement && root().contains(document.activeElement)) document.activeElement.blur();
+    try { stage.setPointerCapture(event.pointerId); } catch (e) { /* a synthetic pointer */ }
     const p = point(event);
     const handle = event.target.closest(".va-handle");
     const boxNode = event.target.closest(".va-box");
@@ -210,11 +204,12 @@
       state.boxes.push({ id: "…", text: "", x: p.x, y: p.y, w: 0, h: 0, drawing: true });
       drag.index = state.boxes.length - 1;
     }
+    drag.pointer = event.pointerId;
     renderBoxes();
   });
 
-  document.addEventListener("mousemove", function (event) {
-    if (!drag || !state) return;
+  document.addEventListener("pointermove", function (event) {
+    if (!drag || !state || event.pointerId !== drag.pointer) return;
     const p = point(event);
     const b = state.boxes[drag.index];
     if (drag.kind === "draw") {
@@ -230,8 +225,8 @@
     renderBoxes();
   });
 
-  document.addEventListener("mouseup", function () {
-    if (!drag || !state) return;
+  function release(event) {
+    if (!drag || !state || event.pointerId !== drag.pointer) return;
     const done = drag;
     drag = null;
     if (done.kind === "draw") {
@@ -240,7 +235,9 @@
     } else {
       render();
     }
-  });
+  }
+  document.addEventListener("pointerup", release);
+  document.addEventListener("pointercancel", release);
 
   // --- lists
   document.addEventListener("input", function (event) {
@@ -296,10 +293,10 @@
       event.target.blur();
       return;
     }
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || !Workbench.keysFree(event)) return;
     if (r.dataset.mode === "identification") {
       const option = /^[1-9]$/.test(event.key) && r.querySelector('input[name="choice"][data-key="' + event.key + '"]');
-      if (option) { option.checked = true; event.preventDefault(); }
+      if (option) { option.checked = true; option.dispatchEvent(new Event("change", { bubbles: true })); event.preventDefault(); }
       return;
     }
     if (!state) return;

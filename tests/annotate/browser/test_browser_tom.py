@@ -35,8 +35,8 @@ def test_annotator_answers_two_stories_with_the_keyboard(page, live_server):
     # a, then 2, then b: each answers the highlighted question and moves on.
     page.keyboard.press("a")
     page.keyboard.press("2")
-    page.keyboard.press("Shift+Digit4")  # confidence 4 on the judgment question
     page.keyboard.press("b")
+    page.keyboard.press("Shift+Digit4")  # confidence 4 on the judgment question just answered
     pressed[first] = ["a", "b", "b"]
     page.keyboard.press("Enter")
     wait_until_done(page, 1, first)
