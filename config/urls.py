@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("models_runtime.urls")),
     path("", include("analysis.urls")),
 ]
+
+handler500 = "core.api_errors.server_error"

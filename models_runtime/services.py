@@ -13,7 +13,6 @@ whose lease lapsed (its worker died) is taken over by the next task that looks f
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -32,7 +31,7 @@ from django.utils import timezone
 from annotate.models import Item, Project
 from annotate.tasktypes import get_task_type
 from core.errors import Conflict, ImportFailed, InvalidInput, SchemaError
-from core.records import as_buffered
+from core.records import ParseProblem, as_buffered, parse_records
 
 from . import selectors
 from .backends import BackendError, PredictInput, PredictorConfig, backend_spec, load_predictor
@@ -527,19 +526,15 @@ def _read_rows(
     plugin = get_task_type(project.task_type)
     lines: list[tuple[int, Any]] = []
     problems: list[dict[str, Any]] = []
-    for number, raw in enumerate(as_buffered(stream), start=1):
-        text = raw.strip()
-        if not text:
-            continue
-        try:
-            lines.append((number, json.loads(text)))
-        except (ValueError, UnicodeDecodeError) as exc:
+    for number, record in parse_records(as_buffered(stream), fmt="jsonl"):  # bounded, checked
+        if isinstance(record, ParseProblem):
             problems.append(
-                {
-                    "line": number,
-                    "errors": [{"field": "(row)", "message": f"not valid JSON: {exc}"}],
-                }
+                {"line": number, "errors": [{"field": "(row)", "message": record.message}]}
             )
+        elif isinstance(record, SchemaError):  # text that cannot be stored
+            problems.append({"line": number, "errors": record.as_list()})
+        else:
+            lines.append((number, record))
     wanted = {str(record.get("external_id")) for _n, record in lines if isinstance(record, dict)}
     items = {
         item.external_id: item

@@ -131,6 +131,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     # ``format`` is the export's own parameter, not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
@@ -179,7 +184,12 @@ DISSENSUS_IMAGE_MAX_PIXELS = env_int("DISSENSUS_IMAGE_MAX_PIXELS", 64_000_000)
 # Off by default: when on, a lead's manifest makes the server fetch URLs of the lead's choosing.
 DISSENSUS_IMAGE_FETCH_URLS = env_bool("DISSENSUS_IMAGE_FETCH_URLS", False)
 DISSENSUS_IMAGE_FETCH_TIMEOUT = env_int("DISSENSUS_IMAGE_FETCH_TIMEOUT", 20)
+# Counted in uncompressed bytes (the sum of the members' sizes), what extracting it costs.
 DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES = env_int("DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES", 2 * 1024**3)
+# Hostile input, refused before parsing: JSON nesting (API bodies, imports, predictions) and the
+# length of one line of a JSON Lines or CSV upload (a zip's manifest included).
+DISSENSUS_MAX_JSON_DEPTH = env_int("DISSENSUS_MAX_JSON_DEPTH", 64)
+DISSENSUS_MAX_LINE_BYTES = env_int("DISSENSUS_MAX_LINE_BYTES", 10 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
