@@ -3,15 +3,20 @@ text PostgreSQL cannot store, JSON nested 100,000 deep, lines longer than the li
 
 import io
 import json
+import struct
+import tracemalloc
+import zipfile
+import zlib
 
 import pytest
 from django.test import override_settings
 
-from annotate import services
+from annotate import images, services
+from annotate.images import ImageRejected, image_inspect
 from annotate.models import Item
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import not_blank
-from core.errors import ImportFailed, SchemaError
+from core.errors import ImportFailed, InvalidInput, SchemaError
 from models_runtime.models import ModelRun
 from tests.factories import UserFactory, pair_record
 
@@ -225,3 +230,119 @@ def test_zero_width_only_text_is_blank(text):
 
 def test_text_with_zero_width_characters_around_a_word_is_not_blank():
     assert not_blank("\u200bword\u200b") == "\u200bword\u200b"
+
+
+# --- uploads: zip bounds, images decoded once, truncated images
+
+
+def raw_png(width: int, height: int, *, interlaced: bool = False, keep: float = 1.0) -> bytes:
+    """An 8-bit RGB PNG built by hand (Pillow cannot write interlaced ones) whose zlib stream is
+    complete but holds only ``keep`` of the scanline bytes the header declares."""
+    passes = (
+        [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2)]
+        + [(0, 1, 1, 2)]
+        if interlaced
+        else [(0, 0, 1, 1)]
+    )
+    raw = b""
+    for x, y, dx, dy in passes:
+        columns, rows = (width - x + dx - 1) // dx, (height - y + dy - 1) // dy
+        if columns and rows:
+            raw += (b"\x00" + bytes(i * 7 % 256 for i in range(3 * columns))) * rows
+    raw = raw[: int(len(raw) * keep)]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1 if interlaced else 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("interlaced", [False, True])
+def test_a_complete_hand_made_png_is_accepted(interlaced):
+    assert image_inspect(raw_png(37, 29, interlaced=interlaced)) == ("png", 37, 29)
+
+
+@pytest.mark.parametrize("interlaced", [False, True])
+def test_a_png_whose_pixel_data_stops_short_is_refused(interlaced):
+    with pytest.raises(ImageRejected, match="truncated"):
+        image_inspect(raw_png(50, 7000, interlaced=interlaced, keep=16 / 7000))
+
+
+@pytest.fixture
+def vproject(lead, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return services.project_create(
+        name="args", task_type="visual_argument", created_by=lead, overlap=2
+    )
+
+
+def test_a_zip_manifest_that_is_one_400_mb_line_is_refused_early(vproject):
+    spool = io.BytesIO()
+    block = b'{"external_id": "' + b"x" * (1 << 20)
+    with (
+        zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("manifest.jsonl", "w", force_zip64=True) as manifest,
+    ):
+        for _ in range(400):
+            manifest.write(block)
+    compressed = spool.getvalue()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFailed) as exc:
+            services.items_import(project=vproject, stream=io.BytesIO(compressed))
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert exc.value.as_dict()["errors"] == [
+        {
+            "line": 1,
+            "errors": [{"field": "(line)", "message": "the line is longer than 10485760 bytes"}],
+        }
+    ]
+    assert peak < 64 * 1024 * 1024  # the line is 400 MB; at most the limit and a chunk are read
+    assert not Item.objects.exists()
+
+
+def test_the_archive_limit_counts_uncompressed_bytes(vproject, settings):
+    settings.DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES = 1_000_000
+    files = {"manifest.jsonl": b"\n" * 10, "zeros.bin": bytes(2_000_000)}
+    data = zip_bytes_deflated(files)
+    assert len(data) < 1_000_000
+    with pytest.raises(InvalidInput) as exc:
+        services.items_import(project=vproject, stream=io.BytesIO(data))
+    assert "uncompressed" in exc.value.message
+    assert exc.value.as_dict()["errors"] == [
+        {"field": "file", "message": "archive too large once uncompressed"}
+    ]
+
+
+def zip_bytes_deflated(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_an_image_referenced_by_many_rows_is_decoded_once(vproject, monkeypatch):
+    decoded: list[int] = []
+    real = images._image_decode
+
+    def counting(data: bytes):
+        decoded.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(images, "_image_decode", counting)
+    picture = raw_png(333, 211)
+    rows = [{"external_id": f"v{n}", "image": "big.png"} for n in range(40)]
+    data = zip_bytes_deflated({"manifest.jsonl": jsonl_bytes(rows), "big.png": picture})
+    result = services.items_import(project=vproject, stream=io.BytesIO(data))
+    assert result.created == 40
+    assert decoded == [len(picture)]

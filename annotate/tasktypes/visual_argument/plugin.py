@@ -45,6 +45,7 @@ from annotate.images import (
     read_limited,
 )
 from core.errors import FieldError, InvalidInput, SchemaError, validate_model
+from core.limits import zip_check_uncompressed
 from stats.box_agreement import box_agreement
 
 from ..base import AgreementField, ImportSource, ItemSummary, SetField, TaskType, not_blank
@@ -598,6 +599,7 @@ def _zip_source(stream: Any) -> ImportSource:
     spool.seek(0)
     try:
         archive = zipfile.ZipFile(spool)
+        zip_check_uncompressed(archive, limit=limit)  # the limit counts uncompressed bytes
     except zipfile.BadZipFile as exc:
         spool.close()
         raise InvalidInput(
