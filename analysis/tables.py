@@ -11,6 +11,8 @@ import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from core.spreadsheet import csv_safe
+
 Table = tuple[list[str], list[list[Any]]]
 
 FIELD_COLUMNS = [
@@ -155,7 +157,7 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_safe(_cell(v)) for v in row])
     return out.getvalue()
 
 
