@@ -136,9 +136,23 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Rates: DISSENSUS_API_THROTTLE_RATES below (read per request; none = no limit).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.ApiAnonThrottle",
+        "core.throttling.ApiUserThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
+# DRF rates ("120/minute", "5/second", ...): per address without a user, per signed-in user.
+DISSENSUS_API_THROTTLE_RATES = {
+    "anon": env_str("DISSENSUS_API_THROTTLE_ANON", "120/minute"),
+    "user": env_str("DISSENSUS_API_THROTTLE_USER", "1200/minute"),
+}
+# The login form: this many failures for one username from one address lock it for the window.
+DISSENSUS_LOGIN_MAX_FAILURES = env_int("DISSENSUS_LOGIN_MAX_FAILURES", 10)
+DISSENSUS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("DISSENSUS_LOGIN_FAILURE_WINDOW_SECONDS", 900)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dissensus API",
     "DESCRIPTION": "Annotation projects, items, assignment, annotations and exports.",
@@ -148,6 +162,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# --- Cache: throttle and login counters. Redis where several web processes serve, so they
+# share the counts; else each process's memory.
+CACHE_URL = env_str("DJANGO_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- Celery: Redis (or any kombu URL) when configured, else an embedded filesystem broker.
