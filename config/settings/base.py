@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -90,8 +92,33 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")) or "")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")) or "")
+# Media (item images): the local disk by default; "s3" puts them in an S3-compatible bucket
+# (AWS, MinIO, Ceph, ...) that every web server and worker reads (SPEC 2.4), through
+# django-storages. Credentials come from the usual AWS variables or the instance's role.
+MEDIA_STORAGE = env_str("DISSENSUS_MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    _media: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("DISSENSUS_S3_BUCKET", required=True),
+            "endpoint_url": env_str("DISSENSUS_S3_ENDPOINT_URL"),
+            "region_name": env_str("DISSENSUS_S3_REGION"),
+            "access_key": env_str("AWS_ACCESS_KEY_ID"),
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
+            "location": env_str("DISSENSUS_S3_PREFIX", "") or "",
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,
+            "file_overwrite": True,  # names are content hashes: the same name is the same bytes
+        },
+    }
+elif MEDIA_STORAGE == "filesystem":
+    _media = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured(
+        f"DISSENSUS_MEDIA_STORAGE={MEDIA_STORAGE!r}: use filesystem (the default) or s3."
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
