@@ -119,12 +119,16 @@ else:
     )
 STORAGES = {
     "default": _media,
+    # Hashed, compressed files; without ``collectstatic`` it falls back to plain names and says
+    # so (core/staticfiles.py) instead of answering 500 on every page.
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "core.staticfiles.StaticStorage"
     },
 }
+# Serve from the source folders too when nothing has been collected (or in development).
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 
 # Uploads above this size are spooled to disk, so imports stream from a file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
