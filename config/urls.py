@@ -12,3 +12,4 @@ urlpatterns = [
 ]
 
 handler500 = "core.api_errors.server_error"
+handler404 = "core.api_errors.page_not_found"

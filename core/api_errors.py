@@ -48,3 +48,13 @@ def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
             status=500,
         )
     return defaults.server_error(request, *args, **kwargs)
+
+
+def page_not_found(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """``handler404``: a path under ``/api/`` that matches no route (e.g. ``/projects/-1/``)
+    answers the API's JSON body; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "no such API path"}, status=404)
+    return defaults.page_not_found(request, exception, *args, **kwargs)

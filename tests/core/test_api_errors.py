@@ -1,5 +1,7 @@
 """A server error under /api/ answers the API's JSON error body, not Django's HTML page."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -16,3 +18,23 @@ def test_a_500_under_api_has_the_json_error_body(db):
     }
     page = client.get("/boom/")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+
+
+def test_an_api_path_matching_no_route_answers_the_json_body(client):
+    response = client.get("/api/v1/projects/-1/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "no such API path"}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_the_schema_documents_the_error_responses_of_every_operation(client):
+    schema = json.loads(
+        client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content
+    )
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"400", "401", "403", "404", "429"} <= codes, (method, path)
+            if "requestBody" in operation:
+                assert "415" in codes, (method, path)
