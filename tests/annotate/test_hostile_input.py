@@ -346,3 +346,28 @@ def test_an_image_referenced_by_many_rows_is_decoded_once(vproject, monkeypatch)
     result = services.items_import(project=vproject, stream=io.BytesIO(data))
     assert result.created == 40
     assert decoded == [len(picture)]
+
+
+# --- query strings
+
+
+def test_a_nul_in_a_query_parameter_is_a_400_naming_it(project, lead, import_pairs, api):
+    import_pairs(1)
+    response = api(lead).post(
+        f"/api/v1/projects/{project.pk}/predictions/?model=m%00x",
+        jsonl_bytes([{"external_id": "pair-0", "value": {"preference": 1}}]),
+        content_type="application/x-ndjson",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "field": "model",
+            "message": "contains a character that cannot be stored (NUL or a lone surrogate)",
+        }
+    ]
+    assert not ModelRun.objects.exists()
+
+
+def test_a_nul_in_a_page_query_is_a_400(client, lead):
+    client.force_login(lead)
+    assert client.get("/?q=%00").status_code == 400

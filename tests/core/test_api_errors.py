@@ -4,6 +4,9 @@ import json
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
 
 
 @pytest.mark.urls("tests.core.failing_urls")
@@ -38,3 +41,13 @@ def test_the_schema_documents_the_error_responses_of_every_operation(client):
             assert {"400", "401", "403", "404", "429"} <= codes, (method, path)
             if "requestBody" in operation:
                 assert "415" in codes, (method, path)
+
+
+@pytest.mark.parametrize("value", ["null", "0", "-3", "1.5", "ten"])
+def test_a_bad_page_size_is_a_400_naming_it(db, value):
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="pager"))
+    response = client.get(f"/api/v1/projects/?page_size={value}")
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["page_size"]
+    assert client.get("/api/v1/projects/?page_size=5000").status_code == 200  # capped
