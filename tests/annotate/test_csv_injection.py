@@ -45,9 +45,7 @@ def test_csv_bytes_neutralises_formula_cells_and_keeps_numbers():
 
 @pytest.fixture
 def hostile_project(project, make_annotator):
-    services.items_import(
-        project=project, stream=jsonl([pair_record(1, **HOSTILE)]), fmt="jsonl"
-    )
+    services.items_import(project=project, stream=jsonl([pair_record(1, **HOSTILE)]), fmt="jsonl")
     for name in ("a1", "a2", "a3"):
         user = make_annotator(name)
         assignment = services.assignment_reserve_next(project=project, annotator=user)
