@@ -32,7 +32,7 @@ def _token_user(request: HttpRequest) -> User | None:
 
 
 @require_GET
-def item_file(request: HttpRequest, item_id: int, key: str) -> HttpResponse:
+def item_file(request: HttpRequest, item_id: int, key: str) -> HttpResponse | FileResponse:
     user = request.user if request.user.is_authenticated else None
     if user is None and get_authorization_header(request):
         try:

@@ -47,7 +47,8 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
 
 def static_collected_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Warn when production static storage has no manifest (``collectstatic`` has not run)."""
-    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND", "")
+    storage: Any = settings.STORAGES.get("staticfiles") or {}
+    backend = storage.get("BACKEND", "")
     if backend != "core.staticfiles.StaticStorage":
         return []
     manifest = Path(settings.STATIC_ROOT) / StaticStorage.manifest_name
