@@ -20,6 +20,7 @@ import re
 import zipfile
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 
 from core.errors import FieldError, ImportFailed, InvalidInput
@@ -28,9 +29,8 @@ DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024
 MAX_TEXT_ERRORS = 20
 
-# A JSON string (the unrolled loop, linear on long strings) or one bracket.
-_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
-_OPEN = frozenset(b"[{")
+# A JSON string (the unrolled loop, linear on long strings).
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 def max_json_depth() -> int:
@@ -51,16 +51,13 @@ def json_too_deep(data: bytes | str, *, limit: int | None = None) -> bool:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    depth = 0
-    for match in _TOKENS.finditer(raw):
-        first = match.group()[0]
-        if first in _OPEN:
-            depth += 1
-            if depth > limit:
-                return True
-        elif first != 0x22:  # a closing bracket ('"' starts a string)
-            depth -= 1
-    return False
+    # Strings out (brackets in them do not nest), then the running depth in C: linear, and fast
+    # on bodies that hold millions of brackets.
+    codes = np.frombuffer(_STRINGS.sub(b"", raw), dtype=np.uint8)
+    opening = (codes == 0x5B) | (codes == 0x7B)  # [ {
+    closing = (codes == 0x5D) | (codes == 0x7D)  # ] }
+    steps = opening.astype(np.int32) - closing
+    return bool(steps.size) and int(np.cumsum(steps).max()) > limit
 
 
 def depth_message(limit: int | None = None) -> str:
