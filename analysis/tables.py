@@ -13,6 +13,8 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.spreadsheet import csv_safe
+
 from .figures.types import Figures
 from .selectors.divergence import DivergenceReport
 
@@ -159,7 +161,7 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_safe(_cell(v)) for v in row])
     return out.getvalue()
 
 

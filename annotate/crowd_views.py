@@ -27,6 +27,7 @@ from annotate.models import CrowdEntry, Item, Membership, Project, WorkerSession
 from annotate.services import crowd, gold, onboarding
 from annotate.web import project_for_page
 from core.errors import FieldError, InvalidInput, NotFound, ServiceError
+from core.spreadsheet import csv_safe
 from core.web import is_htmx, request_user
 
 MAX_SESSIONS_SHOWN = 200
@@ -382,7 +383,7 @@ def lead_workers_csv(request: HttpRequest, project_id: int) -> StreamingHttpResp
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row))
                 writer.writeheader()
-            writer.writerow(row)
+            writer.writerow({key: csv_safe(value) for key, value in row.items()})
             yield out.getvalue().encode()
             out.seek(0)
             out.truncate()

@@ -24,6 +24,7 @@ from annotate.selectors import annotations_for_aggregates, keyset_chunks
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
 from core.errors import FieldError, InvalidInput
+from core.spreadsheet import csv_safe
 
 FORMATS = {
     "jsonl": ("application/x-ndjson", "jsonl"),
@@ -281,7 +282,7 @@ def csv_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="raise")
                 writer.writeheader()
-            writer.writerow({key: _flat(value) for key, value in row.items()})
+            writer.writerow({key: csv_safe(_flat(value)) for key, value in row.items()})
             if out.tell() >= FLUSH_BYTES:
                 yield out.getvalue()
                 out.seek(0)

@@ -1,10 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
+from core.login import LoginView
+
 from . import crowd_views, media_views, views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("p/<int:project_id>/", views.project_page, name="project"),

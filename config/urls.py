@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("models_runtime.urls")),
     path("", include("analysis.urls")),
 ]
+
+handler500 = "core.api_errors.server_error"
+handler404 = "core.api_errors.page_not_found"

@@ -1,5 +1,9 @@
+"""The API's error bodies: DRF's exception handler and the JSON ``handler500`` for ``/api/``."""
+
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,3 +38,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = getattr(response.data["detail"], "code", "error")
         response.data = {"code": str(code), "message": str(response.data["detail"])}
     return response
+
+
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """``handler500``: under ``/api/`` the API's JSON error body, elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "message": "an unexpected error happened on the server"},
+            status=500,
+        )
+    return defaults.server_error(request, *args, **kwargs)
+
+
+def page_not_found(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """``handler404``: a path under ``/api/`` that matches no route (e.g. ``/projects/-1/``)
+    answers the API's JSON body; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": "no such API path"}, status=404)
+    return defaults.page_not_found(request, exception, *args, **kwargs)

@@ -81,6 +81,10 @@ def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
 
 
 def validate_model(schema: type[BaseModel], data: Any, *, prefix: str = "") -> BaseModel:
+    from core.limits import unstorable_text  # core.limits builds on this module's errors
+
+    if unstorable := unstorable_text(data, prefix=prefix):
+        raise SchemaError(unstorable)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

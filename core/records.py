@@ -1,7 +1,14 @@
 """Reading records from uploaded files: format detection, a buffered stream over any reader, and
 JSON Lines, JSON array and CSV records numbered by their line (or record) so that every error can
 name where it is. A record that cannot be read is yielded as a ``ParseProblem``, never raised, so
-that an import can list every bad line at once.
+that an import can list every bad line at once; a record holding text PostgreSQL cannot store (NUL,
+lone surrogates) is yielded as a ``SchemaError`` naming each such field.
+
+Hostile input is bounded before it is parsed (``core.limits``): JSON Lines and CSV lines longer
+than ``DISSENSUS_MAX_LINE_BYTES`` stop the import (``LineTooLong``) as soon as that much of the line
+is read, and JSON nested deeper than ``DISSENSUS_MAX_JSON_DEPTH`` is a problem of its record, found
+by a linear scan (JSON Lines, CSV JSON cells) or by counting the streaming parser's events (JSON
+arrays), never by recursing into it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
+from ijson.common import ObjectBuilder
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, SchemaError
+from core.limits import depth_message, json_too_deep, line_bounded, max_json_depth, unstorable_text
 
 FORMATS = ("jsonl", "json", "csv")
 
@@ -74,25 +83,74 @@ def _sniff(stream: IO[bytes]) -> str:
     return "csv"
 
 
+def json_loads_bounded(text: bytes | str) -> Any:
+    """``json.loads`` that refuses (``ValueError``) JSON nested deeper than the limit, before
+    parsing it."""
+    if json_too_deep(text):
+        raise ValueError(depth_message())
+    try:
+        return json.loads(text)
+    except RecursionError:  # a limit set above what the interpreter's stack allows
+        raise ValueError(depth_message()) from None
+
+
+def _checked(number: int, record: Any, *, prefix: str = "") -> Record:
+    """``record``, or a ``SchemaError`` naming every field whose text cannot be stored."""
+    errors = unstorable_text(record, prefix=prefix)
+    return (number, SchemaError(errors)) if errors else (number, record)
+
+
 def _jsonl_records(stream: IO[bytes]) -> Iterator[Record]:
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(line_bounded(stream), start=1):
         line = raw.strip()
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
         if not line:
             continue
         try:
-            yield number, json.loads(line)
+            record = json_loads_bounded(line)
         except (ValueError, UnicodeDecodeError) as exc:
             yield number, ParseProblem(f"not valid JSON: {exc}")
+            continue
+        yield _checked(number, record)
+
+
+_OPENING = {"start_map", "start_array"}
+_CLOSING = {"end_map", "end_array"}
 
 
 def _json_array_records(stream: IO[bytes]) -> Iterator[Record]:
-    """Records of a JSON array, numbered from 1 (JSON arrays have no useful line numbers)."""
+    """Records of a JSON array, numbered from 1 (JSON arrays have no useful line numbers).
+
+    Built from the parser's flat events (``ijson.items`` builds a path string per level, which
+    makes deep nesting quadratic), with the depth counted as they come."""
     number = 0
+    limit = max_json_depth()
+    depth = 0
+    builder: ObjectBuilder | None = None
     try:
-        for number, record in enumerate(ijson.items(stream, "item", use_float=True), start=1):
-            yield number, record
+        for event, value in ijson.basic_parse(stream, use_float=True):
+            if depth == 0:
+                if event != "start_array":
+                    return  # not an array: no records (the import says the file holds none)
+                depth = 1
+                continue
+            if depth == 1 and event == "end_array":
+                depth = 0
+                continue
+            if event in _OPENING:
+                depth += 1
+                if depth > limit + 1:  # the top-level array is not part of a record
+                    yield number + 1, ParseProblem(f"not a valid record: {depth_message()}")
+                    return
+            elif event in _CLOSING:
+                depth -= 1
+            builder = builder or ObjectBuilder()
+            builder.event(event, value)
+            if depth == 1:
+                number += 1
+                yield _checked(number, builder.value)
+                builder = None
     except ijson.JSONError as exc:
         yield number + 1, ParseProblem(f"not a valid JSON array: {exc}")
 
@@ -100,7 +158,7 @@ def _json_array_records(stream: IO[bytes]) -> Iterator[Record]:
 def _csv_records(stream: IO[bytes], json_columns: frozenset[str]) -> Iterator[Record]:
     """Records of a CSV file with a header row, each numbered by the physical line it starts on
     (a quoted cell may span lines; blank lines are skipped but still counted)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(line_bounded(stream), encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -121,13 +179,13 @@ def _csv_records(stream: IO[bytes], json_columns: frozenset[str]) -> Iterator[Re
                         continue
                     if key in json_columns:
                         try:
-                            record[key] = json.loads(value)
+                            record[key] = json_loads_bounded(value)
                         except ValueError as exc:
                             problem = ParseProblem(f"column {key}: not valid JSON: {exc}")
                             break
                     else:
                         record[key] = value
-                yield line, problem or record
+                yield (line, problem) if problem else _checked(line, record)
             line = reader.line_num + 1
     except (csv.Error, UnicodeDecodeError) as exc:
         yield reader.line_num or 1, ParseProblem(f"not valid CSV: {exc}")
@@ -149,5 +207,5 @@ def parse_records(
         return _csv_records(stream, json_columns)
     raise InvalidInput(
         f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}",
-        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],
+        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],  # pinned by tests
     )

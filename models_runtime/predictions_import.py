@@ -40,6 +40,8 @@ def _read_rows(
     for number, record in parse_records(as_buffered(stream), fmt="jsonl"):
         if isinstance(record, ParseProblem):
             problems.append(_problem(number, [FieldError("(row)", record.message)]))
+        elif isinstance(record, SchemaError):  # text PostgreSQL cannot store
+            problems.append(_problem(number, record.errors))
         else:
             lines.append((number, record))
     wanted = {str(record.get("external_id")) for _n, record in lines if isinstance(record, dict)}

@@ -24,8 +24,10 @@ from .modeling import Predictions
 
 
 def not_blank(text: str) -> str:
-    """A pydantic after-validator for text fields: whitespace alone is not text."""
-    if not text.strip():
+    """A pydantic after-validator for text fields: whitespace and zero-width characters (zero-width
+    space, non-joiner, joiner, word joiner, byte-order mark) alone are not text."""
+    invisible = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+    if not text.translate(invisible).strip():
         raise ValueError("must not be blank")
     return text
 

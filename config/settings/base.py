@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -41,6 +43,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.request_guards.UnstorableQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -90,14 +93,43 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")) or "")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")) or "")
+# Media (item images): the local disk by default; "s3" puts them in an S3-compatible bucket
+# (AWS, MinIO, Ceph, ...) that every web server and worker reads (SPEC 2.4), through
+# django-storages. Credentials come from the usual AWS variables or the instance's role.
+MEDIA_STORAGE = env_str("DISSENSUS_MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    _media: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("DISSENSUS_S3_BUCKET", required=True),
+            "endpoint_url": env_str("DISSENSUS_S3_ENDPOINT_URL"),
+            "region_name": env_str("DISSENSUS_S3_REGION"),
+            "access_key": env_str("AWS_ACCESS_KEY_ID"),
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
+            "location": env_str("DISSENSUS_S3_PREFIX", "") or "",
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,
+            "file_overwrite": True,  # names are content hashes: the same name is the same bytes
+        },
+    }
+elif MEDIA_STORAGE == "filesystem":
+    _media = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured(
+        f"DISSENSUS_MEDIA_STORAGE={MEDIA_STORAGE!r}: use filesystem (the default) or s3."
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media,
+    # Hashed, compressed files; without ``collectstatic`` it falls back to plain names and says
+    # so (core/staticfiles.py) instead of answering 500 on every page.
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "core.staticfiles.StaticStorage"
     },
 }
+# Serve from the source folders too when nothing has been collected (or in development).
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 
 # Uploads above this size are spooled to disk, so imports stream from a file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -131,9 +163,28 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     # ``format`` is the export's own parameter, not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Rates: DISSENSUS_API_THROTTLE_RATES below (read per request; none = no limit).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.ApiAnonThrottle",
+        "core.throttling.ApiUserThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
+# DRF rates ("120/minute", "5/second", ...): per address without a user, per signed-in user.
+DISSENSUS_API_THROTTLE_RATES = {
+    "anon": env_str("DISSENSUS_API_THROTTLE_ANON", "120/minute"),
+    "user": env_str("DISSENSUS_API_THROTTLE_USER", "1200/minute"),
+}
+# The login form: this many failures for one username from one address lock it for the window.
+DISSENSUS_LOGIN_MAX_FAILURES = env_int("DISSENSUS_LOGIN_MAX_FAILURES", 10)
+DISSENSUS_LOGIN_FAILURE_WINDOW_SECONDS = env_int("DISSENSUS_LOGIN_FAILURE_WINDOW_SECONDS", 900)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dissensus API",
     "DESCRIPTION": "Annotation projects, items, assignment, annotations and exports.",
@@ -143,6 +194,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.error_responses_hook",
+    ],
+}
+
+# --- Cache: throttle and login counters. Redis where several web processes serve, so they
+# share the counts; else each process's memory.
+CACHE_URL = env_str("DJANGO_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- Celery: Redis (or any kombu URL) when configured, else an embedded filesystem broker.
@@ -182,7 +246,12 @@ DISSENSUS_IMAGE_MAX_PIXELS = env_int("DISSENSUS_IMAGE_MAX_PIXELS", 64_000_000)
 # Off by default: when on, a lead's manifest makes the server fetch URLs of the lead's choosing.
 DISSENSUS_IMAGE_FETCH_URLS = env_bool("DISSENSUS_IMAGE_FETCH_URLS", False)
 DISSENSUS_IMAGE_FETCH_TIMEOUT = env_int("DISSENSUS_IMAGE_FETCH_TIMEOUT", 20)
+# Counted in uncompressed bytes (the sum of the members' sizes), what extracting it costs.
 DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES = env_int("DISSENSUS_IMPORT_ARCHIVE_MAX_BYTES", 2 * 1024**3)
+# Hostile input, refused before parsing: JSON nesting (API bodies, imports, predictions) and the
+# length of one line of a JSON Lines or CSV upload (a zip's manifest included).
+DISSENSUS_MAX_JSON_DEPTH = env_int("DISSENSUS_MAX_JSON_DEPTH", 64)
+DISSENSUS_MAX_LINE_BYTES = env_int("DISSENSUS_MAX_LINE_BYTES", 10 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -16,3 +16,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# Rate limits off; the throttling tests set their own rates.
+DISSENSUS_API_THROTTLE_RATES = {"anon": None, "user": None}
+DISSENSUS_LOGIN_MAX_FAILURES = 0

@@ -20,6 +20,7 @@ from annotate.images import (
     read_limited,
 )
 from core.errors import FieldError, InvalidInput
+from core.limits import zip_check_uncompressed
 
 from ..base import ImportSource
 from .schemas import ImageProblem
@@ -43,6 +44,10 @@ def zip_source(stream: Any) -> ImportSource:
     spool.seek(0)
     try:
         archive = zipfile.ZipFile(spool)
+        zip_check_uncompressed(archive, limit=limit)  # the limit counts uncompressed bytes
+    except InvalidInput:
+        spool.close()
+        raise
     except zipfile.BadZipFile as exc:
         spool.close()
         raise InvalidInput(
