@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ServiceError
+from core.errors import FieldError, ServiceError
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -21,7 +21,7 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
         ]
     if isinstance(detail, list):
         return [error for value in detail for error in _flatten(value, prefix)]
-    return [{"field": prefix.rstrip(".") or "(body)", "message": str(detail)}]
+    return [FieldError(prefix.rstrip(".") or "(body)", str(detail)).as_dict()]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

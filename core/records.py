@@ -24,7 +24,7 @@ from typing import IO, Any
 import ijson
 from ijson.common import ObjectBuilder
 
-from core.errors import InvalidInput, SchemaError
+from core.errors import FieldError, InvalidInput, SchemaError
 from core.limits import depth_message, json_too_deep, line_bounded, max_json_depth, unstorable_text
 
 FORMATS = ("jsonl", "json", "csv")
@@ -207,5 +207,5 @@ def parse_records(
         return _csv_records(stream, json_columns)
     raise InvalidInput(
         f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}",
-        detail=[{"field": "format", "message": f"unknown format {fmt!r}"}],  # pinned by tests
+        detail=[FieldError("format", f"unknown format {fmt!r}")],
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
+from core.errors import FieldError
 from core.limits import text_is_storable
 
 
@@ -35,7 +36,7 @@ def _refused(request: HttpRequest, name: str) -> HttpResponse:
             {
                 "code": "invalid",
                 "message": "the request is invalid",
-                "errors": [{"field": field, "message": message}],
+                "errors": [FieldError(field, message).as_dict()],
             },
             status=400,
         )

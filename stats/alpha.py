@@ -1,5 +1,8 @@
 """Krippendorff's alpha with missing values, and a unit-bootstrap confidence interval for it.
 
+One concept in one module (it runs past 400 lines): the pattern-weighted computation, its distance
+functions and its bootstrap share their data structures.
+
 Reliability data are a 2-D float array, coders x units (rows are coders, columns are units), with
 ``NaN`` for a missing value: the convention of the ``krippendorff`` package. Labels that are not
 numbers must be coded as numbers first (for nominal data the codes are arbitrary).

@@ -214,7 +214,7 @@ def items_import(
             known = ", ".join(sorted(adapters)) or "none"
             raise InvalidInput(
                 f"task type {plugin.name} has no import adapter {adapter!r} (known: {known})",
-                detail=[{"field": "adapter", "message": f"unknown adapter {adapter!r}"}],
+                detail=[FieldError("adapter", f"unknown adapter {adapter!r}")],
             )
         records = adapters[adapter](records)
     if source.finish is not None:
@@ -287,7 +287,7 @@ def items_import(
             for line, record in records:
                 result.total += 1
                 if isinstance(record, ParseProblem):
-                    bad(line, [{"field": "(line)", "message": record.message}])
+                    bad(line, [FieldError("(line)", record.message).as_dict()])
                     continue
                 if isinstance(record, SchemaError):  # an adapter's verdict on a source row
                     bad(line, record.as_list())

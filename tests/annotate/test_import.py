@@ -396,7 +396,7 @@ def test_an_empty_file_is_an_error(project, data, fmt):
 def test_an_unknown_format_is_rejected_naming_the_format(project):
     with pytest.raises(InvalidInput) as exc:
         do_import(project, jsonl_bytes([pair_record(1)]), "xml")
-    assert exc.value.detail == [{"field": "format", "message": "unknown format 'xml'"}]
+    assert exc.value.as_dict()["errors"] == [{"field": "format", "message": "unknown format 'xml'"}]
     assert not Item.objects.exists()
 
 
@@ -405,7 +405,7 @@ def test_an_unknown_adapter_is_rejected(project):
         services.items_import(
             project=project, stream=io.BytesIO(jsonl_bytes([pair_record(1)])), adapter="nope"
         )
-    assert exc.value.detail[0]["field"] == "adapter"
+    assert exc.value.detail[0].field == "adapter"
 
 
 def test_progress_is_reported_per_batch(project, settings):
