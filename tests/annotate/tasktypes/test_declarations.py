@@ -72,7 +72,7 @@ def test_a_bad_config_is_a_400_on_config_through_the_service(lead):
         services.project_create(
             name="x", task_type="tom", created_by=lead, config={"ask_confidence": 3}
         )
-    assert exc.value.detail[0]["field"] == "config"
+    assert exc.value.detail[0].field == "config"
     assert "ask_confidence" in exc.value.message
 
 
