@@ -229,7 +229,7 @@ def _annotator_figures(
     return {"field": primary.field.name if primary else None, "rows": rows, "pairwise": pairwise}
 
 
-def item_statuses(plugin: Any, fd: selectors.FieldData) -> list[str | None]:
+def item_statuses(plugin: Any, fd: selectors.FieldData, *, config: Any = None) -> list[str | None]:
     """The agreement status of every item (column) from its votes; ``None`` under
     ``MIN_VOTES_FOR_STATUS`` votes. Items are grouped by their vote counts, so the status function
     runs once per distinct pattern, not once per item."""
@@ -244,7 +244,9 @@ def item_statuses(plugin: Any, fd: selectors.FieldData) -> list[str | None]:
     for pattern in patterns:
         votes = [int(value) for value, n in zip(domain, pattern, strict=True) for _ in range(n)]
         statuses.append(
-            plugin.agreement_status(votes) if len(votes) >= MIN_VOTES_FOR_STATUS else None
+            plugin.agreement_status(votes, config=config)
+            if len(votes) >= MIN_VOTES_FOR_STATUS
+            else None
         )
     return [statuses[i] for i in np.asarray(inverse).ravel()]
 
@@ -386,7 +388,7 @@ def agreement_compute(*, project: Project) -> dict[str, Any]:
     data["set_fields"] = [_set_field_figures(f, units[f.name]) for f in set_fields]
     statuses: list[str | None] = []
     if spec is not None and spec.status_field in rd.fields:
-        statuses = item_statuses(plugin, rd.fields[spec.status_field])
+        statuses = item_statuses(plugin, rd.fields[spec.status_field], config=project.config)
         data["divergence"] = _divergence_figures(spec, statuses, rd.item_ids)
     data["models"] = _model_figures(project, rd, spec, statuses)
     return data
