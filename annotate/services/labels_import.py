@@ -101,8 +101,11 @@ def labels_store(*, project: Project, rows: Iterable[tuple[int, Any]]) -> Labels
         except SchemaError as exc:
             log.add(line, exc.errors)
             continue
-        first = seen.setdefault((row.external_id, row.annotator), line)
-        if first != line:
+        key = (row.external_id, row.annotator)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = line
+        else:
             log.add(
                 line,
                 [

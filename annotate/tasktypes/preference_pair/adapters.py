@@ -5,7 +5,8 @@
   ``normal_worker_annotations`` and ``expert_worker_annotations``; each entry is one annotator's
   label: ``evaluator`` becomes an external annotator of cohort ``crowd`` or ``expert``,
   ``overall_pref`` the preference on the 5-point scale, ``helpful_pref`` / ``truthful_pref`` /
-  ``harmless_pref`` the aspects, every other field the label's metadata.
+  ``harmless_pref`` the aspects, ``time_spent`` (seconds) its time, ``timestamp`` its date, every
+  other field (confidences, reasons) the label's metadata.
 - ``helpsteer2`` (HelpSteer2 preference rows, Wang et al., 2024): ``prompt``, ``response_1`` (A),
   ``response_2`` (B), ``preference_strength`` -3..+3 and ``all_preferences_unprocessed``, one
   ``{strength, justification}`` per rater. HelpSteer2 publishes no ids: the item of the n-th row
@@ -20,6 +21,8 @@ with the field named.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from core.errors import FieldError, SchemaError
@@ -84,6 +87,10 @@ def _multipref_label(
         "value": {"preference": MULTIPREF_PREFS[overall], "aspects": aspects},
         "metadata": {key: value for key, value in entry.items() if key not in used},
     }
+    timestamp = entry.get("timestamp")
+    if isinstance(timestamp, str):
+        with suppress(ValueError):  # a date it cannot read stays in the metadata alone
+            label["created_at"] = datetime.fromisoformat(timestamp).isoformat()
     seconds = entry.get("time_spent")
     if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
         label["time_spent_ms"] = int(round(seconds * 1000))
