@@ -240,12 +240,13 @@ def _external_annotators(
     for row, _item, _value in cleaned:
         if row.cohort or row.annotator not in cohorts:
             cohorts[row.annotator] = row.cohort or cohorts.get(row.annotator, "")
-    existing = {
-        m.external_name: m
-        for m in Membership.objects.select_for_update().filter(
-            project=project, external=True, external_name__in=list(cohorts)
-        )
-    }
+    names = list(cohorts)
+    existing: dict[str, Membership] = {}
+    for start in range(0, len(names), CHUNK):
+        for membership in Membership.objects.select_for_update().filter(
+            project=project, external=True, external_name__in=names[start : start + CHUNK]
+        ):
+            existing[membership.external_name] = membership
     changed = []
     for name, membership in existing.items():
         if cohorts[name] and membership.cohort != cohorts[name]:
@@ -253,8 +254,11 @@ def _external_annotators(
             changed.append(membership)
     Membership.objects.bulk_update(changed, ["cohort"])
     new = [name for name in cohorts if name not in existing]
-    wanted = {f"ext-{project.pk}-{name}" for name in new}
-    taken = set(User.objects.filter(username__in=list(wanted)).values_list("username", flat=True))
+    wanted = [f"ext-{project.pk}-{name}" for name in new]
+    taken: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        taken.update(User.objects.filter(username__in=chunk).values_list("username", flat=True))
     users = []
     for name in new:
         user = User(username=_username(project, name, taken))
@@ -288,16 +292,20 @@ def _write(
     result: LabelsImportResult,
 ) -> None:
     now = timezone.now()
-    by_user: dict[int, list[int]] = defaultdict(list)
-    for row, item, _value in cleaned:
-        by_user[annotators[row.annotator]].append(item.pk)
+    pairs = {(item.pk, annotators[row.annotator]) for row, item, _value in cleaned}
+    item_ids = sorted({item_id for item_id, _user_id in pairs})
+    user_ids = sorted({user_id for _item_id, user_id in pairs})
     existing: dict[tuple[int, int], Annotation] = {}
-    for user_id, item_ids in by_user.items():
-        for start in range(0, len(item_ids), CHUNK):
-            for annotation in Annotation.objects.select_for_update().filter(
-                annotator_id=user_id, item_id__in=item_ids[start : start + CHUNK]
-            ):
-                existing[(annotation.item_id, user_id)] = annotation
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = Annotation.objects.select_for_update().filter(
+            item_id__in=item_ids[start : start + CHUNK]
+        )
+        if len(user_ids) <= CHUNK:
+            chunk = chunk.filter(annotator_id__in=user_ids)
+        for annotation in chunk:
+            key = (annotation.item_id, annotation.annotator_id)
+            if key in pairs:
+                existing[key] = annotation
     versions, updated, fresh = [], [], []
     for row, item, value in cleaned:
         user_id = annotators[row.annotator]

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from analysis.services import agreement_compute
-from annotate import services
+from annotate import hooks, services
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership
 from core.errors import ImportFailed
 
@@ -252,3 +252,21 @@ def test_the_command_imports_and_lists_bad_lines(pairs, tmp_path):
     with pytest.raises(CommandError, match="bad lines: 1"):
         call_command("import_annotations", pairs.pk, str(path), stdout=io.StringIO(), stderr=err)
     assert "line 1: external_id: no item 'zzz' in this project" in err.getvalue()
+
+
+def test_an_import_tells_the_apps_above_once_it_is_committed(
+    pairs, django_capture_on_commit_callbacks
+):
+    calls = []
+
+    def receiver(*, project_id):
+        calls.append(project_id)
+
+    hooks.annotations_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            do_import(pairs, ROWS)
+            assert calls == []  # not before the commit
+        assert calls == [pairs.pk]
+    finally:
+        hooks.annotations_changed.disconnect(receiver)
