@@ -164,7 +164,8 @@ def item_records(
             labels[item_id].append({"annotator": name(user_id, username), "value": value})
         for item in items:
             item_labels = labels.get(item.pk, [])
-            yield item, item_labels, plugin.summarize([label["value"] for label in item_labels])
+            values = [label["value"] for label in item_labels]
+            yield item, item_labels, plugin.summarize(values, config=project.config)
 
 
 def item_rows(

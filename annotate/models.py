@@ -127,10 +127,24 @@ class Membership(models.Model):
         blank=True,
         help_text="Automatic pausing counts gold answers from here on (set on reinstatement).",
     )
+    # Published labels (annotate.services.labels_import): an external annotator is an account
+    # that cannot log in, made for one project; its name in the source file is kept here.
+    external = models.BooleanField(
+        default=False, help_text="An external annotator whose labels were imported."
+    )
+    external_name = models.CharField(max_length=255, blank=True)
+    cohort = models.CharField(
+        max_length=50, blank=True, help_text="A group of annotators, e.g. crowd or expert."
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+            models.UniqueConstraint(
+                fields=["project", "external_name"],
+                condition=Q(external=True),
+                name="membership_unique_external_name",
+            ),
         ]
         indexes = [
             models.Index(
@@ -227,6 +241,8 @@ class Annotation(models.Model):
     value = models.JSONField()
     shown_order = models.JSONField(default=dict, blank=True)
     time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What an imported label came with beyond its value (confidence, source fields).
+    metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -49,7 +49,7 @@ def agreement_compute(*, project: Project) -> Figures:
     statuses: list[str | None] = []
     divergence: DivergenceFigures | None = None
     if spec is not None and spec.status_field in rd.fields:
-        statuses = item_statuses(plugin, rd.fields[spec.status_field])
+        statuses = item_statuses(plugin, rd.fields[spec.status_field], config=project.config)
         divergence = divergence_figures(spec, statuses, rd.item_ids)
     return Figures(
         project=ProjectRef(id=project.pk, name=project.name, task_type=project.task_type),

@@ -18,7 +18,7 @@ MIN_VOTES_FOR_STATUS = 2
 diverge, and would count as high agreement."""
 
 
-def item_statuses(plugin: Any, fd: FieldData) -> list[str | None]:
+def item_statuses(plugin: Any, fd: FieldData, *, config: Any = None) -> list[str | None]:
     """The agreement status of every item (column) from its votes; ``None`` under
     ``MIN_VOTES_FOR_STATUS`` votes. Items are grouped by their vote counts, so the status function
     runs once per distinct pattern, not once per item."""
@@ -33,7 +33,9 @@ def item_statuses(plugin: Any, fd: FieldData) -> list[str | None]:
     for pattern in patterns:
         votes = [int(value) for value, n in zip(domain, pattern, strict=True) for _ in range(n)]
         statuses.append(
-            plugin.agreement_status(votes) if len(votes) >= MIN_VOTES_FOR_STATUS else None
+            plugin.agreement_status(votes, config=config)
+            if len(votes) >= MIN_VOTES_FOR_STATUS
+            else None
         )
     return [statuses[i] for i in np.asarray(inverse).ravel()]
 

@@ -140,3 +140,11 @@ class ErrorOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     errors = serializers.JSONField(required=False)
+
+
+class LabelsImportResultOut(serializers.Serializer):
+    total = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    annotators_created = serializers.IntegerField()

@@ -13,7 +13,7 @@ urlpatterns = [
     path("projects/<int:project_id>/next/", views.NextApi.as_view(), name="api-next"),
     path(
         "projects/<int:project_id>/annotations/",
-        views.AnnotationsApi.as_view(),
+        views.AnnotationsImportApi.as_view(),
         name="api-annotations",
     ),
     path("projects/<int:project_id>/export/", views.ExportApi.as_view(), name="api-export"),

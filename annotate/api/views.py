@@ -282,3 +282,43 @@ class ExportApi(APIView):
         filename = f"project-{project.pk}-{shape}.{extension}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+class AnnotationsImportApi(AnnotationsApi):
+    """``/annotations/``: the list (GET, as ``AnnotationsApi``) and, for leads, the import of
+    existing labels (POST): rows ``{external_id, annotator, value, created_at?, time_spent_ms?,
+    metadata?, cohort?}`` as a JSON array, JSON Lines, CSV or a multipart ``file``; all or
+    nothing (``annotate.services.labels_import``)."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/x-ndjson": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+        },
+        parameters=[OpenApiParameter("format", enum=["json", "jsonl", "csv"], required=False)],
+        responses={201: s.LabelsImportResultOut, 400: s.ErrorOut},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
+        fmt = request.query_params.get("format")
+        content_type = request.content_type or ""
+        if content_type.startswith("multipart/form-data"):
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise InvalidInput(
+                    "no file", detail=[FieldError("file", "attach the file as 'file'")]
+                )
+            fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
+            stream = upload
+        else:
+            fmt = fmt or detect_format(content_type=content_type)
+            stream = request._request  # the raw body, read as a stream
+        result = services.labels_import(project=project, stream=stream, fmt=fmt)
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)

@@ -2,11 +2,14 @@
 
 from .assignment import annotation_submit, assignment_reserve_next, assignment_skip
 from .importing import ImportResult, items_import
+from .labels_import import LabelsImportResult, labels_import
 from .projects import membership_add, membership_add_by_reference, project_create, project_update
 from .sessions import NextState, NextStep, annotator_next
 
 __all__ = [
     "ImportResult",
+    "LabelsImportResult",
+    "labels_import",
     "NextState",
     "NextStep",
     "annotator_next",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from annotate.models import Item, Project
 from annotate.tasktypes import TaskType, get_task_type
+from annotate.tasktypes.base import AdaptedItem
 from core.errors import FieldError, ImportFailed, InvalidInput, SchemaError
 from core.records import ParseProblem, as_buffered, parse_records
 
@@ -32,9 +33,45 @@ class ImportResult:
     total: int
     created: int
     updated: int
+    # The counts of the labels an adapter brought with the items (``AdaptedItem``), if any.
+    labels: dict[str, int] | None = None
 
-    def as_dict(self) -> dict[str, int]:
-        return {"total": self.total, "created": self.created, "updated": self.updated}
+    def as_dict(self) -> dict[str, Any]:
+        counts: dict[str, Any] = {
+            "total": self.total,
+            "created": self.created,
+            "updated": self.updated,
+        }
+        if self.labels is not None:
+            counts["labels"] = self.labels
+        return counts
+
+
+class LineErrors:
+    """The bad lines of an import: each ``{"line": n, "errors": [{"field", "message"}]}``, the
+    first ``DISSENSUS_IMPORT_MAX_ERRORS`` of them kept; shared by the items and labels imports."""
+
+    def __init__(self) -> None:
+        self.max_errors = settings.DISSENSUS_IMPORT_MAX_ERRORS
+        self.errors: list[dict[str, Any]] = []
+        self.n_bad = 0
+
+    def add(self, line: int, field_errors: list[Any]) -> None:
+        """Record a bad line; ``field_errors`` are ``FieldError``s or their dicts."""
+        self.n_bad += 1
+        if len(self.errors) < self.max_errors:
+            plain = [e.as_dict() if isinstance(e, FieldError) else e for e in field_errors]
+            self.errors.append({"line": line, "errors": plain})
+
+    def failure(self, total: int) -> ImportFailed:
+        """The ``ImportFailed`` listing the bad lines of ``total`` records."""
+        shown = (
+            "" if self.n_bad <= len(self.errors) else f" (the first {len(self.errors)} are listed)"
+        )
+        return ImportFailed(
+            f"nothing was imported: {self.n_bad} of {total} records are invalid{shown}",
+            detail=sorted(self.errors, key=lambda entry: entry["line"]),
+        )
 
 
 def _validate_record(
@@ -189,6 +226,45 @@ class _PostgresWriter:
         return int(row[0]), int(row[1])
 
 
+def _adapter_config(*, project: Project, plugin: TaskType, adapter: str) -> None:
+    """Give ``project`` the configuration ``adapter`` needs (``TaskType.adapter_config``): set on
+    a project without items; on one with items, ``InvalidInput`` unless it already fits (a list
+    must be included in the project's, any other value equal)."""
+    wanted = plugin.adapter_config(adapter)
+    if not wanted:
+        return
+    current = dict(project.config or {})
+    effective = plugin.config(current)
+    if plugin.config_schema is not None:
+        effective = {**effective, **plugin.config_schema.model_validate(current).model_dump()}
+    if Item.objects.filter(project=project).exists():
+        misfits = [
+            FieldError(
+                "adapter",
+                f"{adapter} needs config {key}={value!r}, this project has "
+                f"{effective.get(key)!r} and already has items: import into a new project",
+            )
+            for key, value in wanted.items()
+            if (
+                not set(value) <= set(effective.get(key) or [])
+                if isinstance(value, list)
+                else effective.get(key) != value
+            )
+        ]
+        if misfits:
+            raise InvalidInput(
+                "the project's configuration does not fit the adapter", detail=misfits
+            )
+        return
+    for key, value in wanted.items():
+        if isinstance(value, list):
+            current[key] = list(dict.fromkeys([*(current.get(key) or []), *value]))
+        else:
+            current[key] = value
+    project.config = plugin.validate_config(current)
+    project.save(update_fields=["config"])
+
+
 def items_import(
     *,
     project: Project,
@@ -214,17 +290,17 @@ def items_import(
             known = ", ".join(sorted(adapters)) or "none"
             raise InvalidInput(
                 f"task type {plugin.name} has no import adapter {adapter!r} (known: {known})",
-                detail=[FieldError("adapter", f"unknown adapter {adapter!r}")],
+                detail=[FieldError("adapter", f"unknown adapter {adapter!r} (known: {known})")],
             )
         records = adapters[adapter](records)
     if source.finish is not None:
         records = source.finish(records)
 
     batch_size = settings.DISSENSUS_IMPORT_BATCH_SIZE
-    max_errors = settings.DISSENSUS_IMPORT_MAX_ERRORS
-    errors: list[dict[str, Any]] = []
-    n_bad = 0
+    log = LineErrors()
     seen: dict[str, int] = {}
+    # Labels that came with the items (``AdaptedItem``): (line, label row), stored at the end.
+    labels: list[tuple[int, dict[str, Any]]] = []
     batch: list[tuple[str, Any, Any]] = []  # (external_id, payload, gold answer or None)
     result = ImportResult(total=0, created=0, updated=0)
 
@@ -276,13 +352,12 @@ def items_import(
         batch.clear()
 
     def bad(line: int, field_errors: list[dict[str, str]]) -> None:
-        nonlocal n_bad
-        n_bad += 1
         batch.clear()
-        if len(errors) < max_errors:
-            errors.append({"line": line, "errors": field_errors})
+        log.add(line, field_errors)
 
     with transaction.atomic():
+        if adapter:
+            _adapter_config(project=project, plugin=plugin, adapter=adapter)
         try:
             for line, record in records:
                 result.total += 1
@@ -292,6 +367,9 @@ def items_import(
                 if isinstance(record, SchemaError):  # an adapter's verdict on a source row
                     bad(line, record.as_list())
                     continue
+                item_labels = None
+                if isinstance(record, AdaptedItem):
+                    record, item_labels = record.record, record.labels
                 try:
                     external_id, payload, gold_value = _validate_record(
                         record, plugin=plugin, project=project
@@ -311,27 +389,32 @@ def items_import(
                         ],
                     )
                     continue
-                if n_bad:
+                if log.n_bad:
                     continue  # keep validating to report every bad line, but write nothing more
+                for label in item_labels or ():
+                    labels.append((line, {**label, "external_id": external_id}))
                 batch.append((external_id, payload, gold_value))
                 if len(batch) >= batch_size:
                     flush()
-            if n_bad:
+            if log.n_bad:
                 transaction.set_rollback(True)
             elif batch:
                 flush()
-            if writer is not None and not n_bad:
+            if writer is not None and not log.n_bad:
                 written(writer.wait())
                 writer.drop_stage()
+            if labels and not log.n_bad:
+                # The label hook: labels need their items, written above in this transaction;
+                # a bad label fails the whole import. (Imported here: labels_import uses this
+                # module's LineErrors.)
+                from annotate.services.labels_import import labels_store
+
+                result.labels = labels_store(project=project, rows=labels).as_dict()
         finally:
             if writer is not None:
                 writer.close()
-    if n_bad:
-        shown = "" if n_bad <= len(errors) else f" (the first {len(errors)} are listed)"
-        raise ImportFailed(
-            f"nothing was imported: {n_bad} of {result.total} records are invalid{shown}",
-            detail=errors,
-        )
+    if log.n_bad:
+        raise log.failure(result.total)
     if result.total == 0:
         raise ImportFailed("nothing was imported: the file holds no records", detail=[])
     return result

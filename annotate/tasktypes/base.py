@@ -56,6 +56,19 @@ Adapter = Callable[[Iterator[tuple[int, dict[str, Any]]]], Iterator[tuple[int, d
 
 
 @dataclass
+class AdaptedItem:
+    """What an adapter yields for an item that comes with published labels.
+
+    ``labels`` are rows of the labels import (``annotate.services.labels_import``) without their
+    ``external_id``: ``{annotator, value, cohort?, created_at?, time_spent_ms?, metadata?}``.
+    The items import stores them in the same transaction as the items, all or nothing.
+    """
+
+    record: dict[str, Any]
+    labels: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class ImportSource:
     """Where an import's records come from (see ``TaskType.import_source``).
 
@@ -264,7 +277,13 @@ class TaskType:
 
     # --- import
     def adapters(self) -> dict[str, Adapter]:
-        """Named import adapters beyond the platform's own format."""
+        """Named import adapters beyond the platform's own format. An adapter yields item
+        records, or ``AdaptedItem``s: an item record with the labels published for it."""
+        return {}
+
+    def adapter_config(self, adapter: str) -> dict[str, Any]:
+        """Project configuration an adapter needs (a 7-point scale, say): set by the import on a
+        project without items, and required to match on one that has some. None by default."""
         return {}
 
     def import_source(self, stream: Any, *, fmt: str | None) -> ImportSource:
@@ -307,7 +326,10 @@ class TaskType:
         """Whether an annotation counts as right on a gold item; by default, the same label."""
         return bool(self.label_of(value) == self.label_of(gold_value))
 
-    def agreement_status(self, labels: list[Any]) -> str | None:
+    def agreement_status(
+        self, labels: list[Any], *, config: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """An item's agreement status from its labels, for a project's ``config``."""
         return None
 
     # --- analysis (the ``analysis`` app reads these; none by default)
@@ -333,7 +355,9 @@ class TaskType:
         dashboard's "left picks" column means something for this type."""
         return type(self).position_pick is not TaskType.position_pick
 
-    def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
+    def summarize(
+        self, values: list[Mapping[str, Any]], *, config: Mapping[str, Any] | None = None
+    ) -> ItemSummary:
         labels = [self.label_of(value) for value in values]
         counts = Counter(labels)
         majority = None
@@ -345,7 +369,7 @@ class TaskType:
             n_annotations=len(values),
             label_distribution={str(label): counts[label] for label in sorted(counts)},
             majority_label=majority,
-            agreement_status=self.agreement_status(labels),
+            agreement_status=self.agreement_status(labels, config=config),
         )
 
     def demo(self) -> Demo | None:

@@ -71,6 +71,8 @@ class Command(BaseCommand):
                 f"{result.created} created, {result.updated} updated."
             )
         )
+        if result.labels is not None:
+            self.stdout.write(self.style.SUCCESS(f"Labels that came with them: {result.labels}"))
 
     def _import(
         self, project: Project, stream: Any, fmt: str | None, adapter: str | None, bar: tqdm

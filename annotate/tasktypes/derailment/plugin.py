@@ -150,13 +150,13 @@ class Derailment(TaskType):
     def label_of(self, value: Mapping[str, Any]) -> str:
         return value.get("derailment_comment") or NEVER
 
-    def agreement_status(self, labels: list[Any]) -> str | None:
+    def agreement_status(self, labels: list[Any], *, config: Any = None) -> str | None:
         """``unanimous`` when every annotator picked the same derailment point (or "never"),
         ``split`` otherwise; ``None`` below two labels. Tolerance-window agreement is analysis."""
         return unanimous_or_split(labels)
 
-    def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
-        summary = super().summarize(values)
+    def summarize(self, values: list[Mapping[str, Any]], *, config: Any = None) -> ItemSummary:
+        summary = super().summarize(values, config=config)
         toxic = Counter("true" if value["toxic"] else "false" for value in values)
         summary.extra["toxic_distribution"] = dict(sorted(toxic.items()))
         return summary

@@ -1,7 +1,8 @@
 """``preference_pair``: which of two responses is better (SPEC 2.1).
 
-Votes are stored in the canonical A/B orientation on the signed 5-point scale; the annotator sees
-the responses in a random left/right order, stored per assignment as ``shown_order``.
+Votes are stored in the canonical A/B orientation on the project's signed scale (5 points, or 7
+with ``{"scale": 7}``; ``stats.preference.vote_meaning`` reads them); the annotator sees the
+responses in a random left/right order, stored per assignment as ``shown_order``.
 """
 
 from __future__ import annotations
@@ -12,23 +13,29 @@ from statistics import fmean
 from typing import Any
 
 from core.errors import FieldError
-from stats.preference import SCALE, preference_agreement_status
+from stats.preference import preference_agreement_status, scale_votes, vote_meaning
 
 from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummary, TaskType
+from .adapters import ADAPTER_CONFIG, ADAPTERS
 from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .predictions import PREDICTIONS
-from .schemas import PreferenceAnnotation, PreferenceConfig, PreferencePairItem
+from .schemas import PreferenceAnnotation, PreferenceConfig, PreferencePairItem, scale_of
 
-# The annotator's scale, left to right on screen; keys 1..5 pick these.
-SHOWN_SCALE = [
-    (-2, "Left much better"),
-    (-1, "Left better"),
-    (0, "About the same"),
-    (1, "Right better"),
-    (2, "Right much better"),
-]
+
+def shown_scale(scale: int = 5) -> list[tuple[int, str]]:
+    """The annotator's scale, left to right on screen (keys 1..5 or 1..7 pick these)."""
+    shown = []
+    for vote in scale_votes(scale):
+        meaning = vote_meaning(vote, scale)
+        side = {-1: "Left ", 0: "", 1: "Right "}[meaning.side]
+        words = meaning.words if side else meaning.words.capitalize()
+        shown.append((vote, side + words))
+    return shown
+
+
+SHOWN_SCALE = shown_scale(5)
 
 
 class PreferencePair(TaskType):
@@ -46,6 +53,14 @@ class PreferencePair(TaskType):
         self, value: dict[str, Any], *, config: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> list[FieldError]:
         errors = []
+        scale = scale_of(config)
+        votes = scale_votes(scale)
+        message = f"must be a vote on the project's {scale}-point scale ({votes[0]} to {votes[-1]})"
+        if value["preference"] not in votes:
+            errors.append(FieldError("value.preference", message))
+        for aspect, vote in value["aspects"].items():
+            if vote not in votes:
+                errors.append(FieldError(f"value.aspects.{aspect}", message))
         for aspect in value["aspects"]:
             if aspect not in config["aspects"]:
                 errors.append(
@@ -55,6 +70,13 @@ class PreferencePair(TaskType):
             if flag not in config["flags"]:
                 errors.append(FieldError("value.flags", f"{flag!r} is not a flag of this project"))
         return errors
+
+    # --- import
+    def adapters(self) -> dict[str, Any]:
+        return dict(ADAPTERS)
+
+    def adapter_config(self, adapter: str) -> dict[str, Any]:
+        return dict(ADAPTER_CONFIG.get(adapter, {}))
 
     # --- annotator UI
     def shown_order(self, payload: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -102,7 +124,10 @@ class PreferencePair(TaskType):
             "context": payload.get("context", []),
             "left": payload[f"response_{left}"],
             "right": payload[f"response_{right}"],
-            "scale": [(index + 1, value, text) for index, (value, text) in enumerate(SHOWN_SCALE)],
+            "scale": [
+                (index + 1, value, text)
+                for index, (value, text) in enumerate(shown_scale(scale_of(config)))
+            ],
             "aspects": self.config(config)["aspects"],
             "flags": self.config(config)["flags"],
         }
@@ -115,19 +140,25 @@ class PreferencePair(TaskType):
         """Right when on the gold answer's side (or a tie for a tie gold): "A much better" for
         a gold "A better" is not an error; the strength of a preference is a matter of taste."""
 
+        # The side does not depend on the scale: read both votes on the widest one.
         def side(vote: int) -> int:
-            return (vote > 0) - (vote < 0)
+            return vote_meaning(vote, 7).side
 
         return side(self.label_of(value)) == side(self.label_of(gold_value))
 
-    def agreement_status(self, labels: list[Any]) -> str | None:
-        status = preference_agreement_status(labels)
+    def agreement_status(
+        self, labels: list[Any], *, config: Mapping[str, Any] | None = None
+    ) -> str | None:
+        status = preference_agreement_status(labels, scale=scale_of(config or {}))
         return status.value if status else None
 
-    def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
-        summary = super().summarize(values)
+    def summarize(
+        self, values: list[Mapping[str, Any]], *, config: Mapping[str, Any] | None = None
+    ) -> ItemSummary:
+        summary = super().summarize(values, config=config)
         votes = [self.label_of(value) for value in values]
-        summary.label_distribution = {str(v): votes.count(v) for v in SCALE}
+        scale = scale_of(config or {})
+        summary.label_distribution = {str(v): votes.count(v) for v in scale_votes(scale)}
         summary.extra["mean_preference"] = fmean(votes) if votes else None
         return summary
 
@@ -142,6 +173,8 @@ class PreferencePair(TaskType):
         return PREFERENCE_DIVERGENCE
 
     def position_pick(self, value: Mapping[str, Any], shown_order: Mapping[str, Any]) -> str | None:
+        """Imported labels were given without an on-screen order (``shown_order`` is empty):
+        they pick no side and position-bias figures leave them out."""
         vote = int(value["preference"])
         if vote == 0 or shown_order.get("left") not in ("a", "b"):
             return None

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 
 from ..base import not_blank
 
+DEFAULT_SCALE = 5
+
+
+def scale_of(config: Mapping[str, Any]) -> int:
+    """The number of points of a project's preference scale (5 unless its config says 7)."""
+    return int(config.get("scale") or DEFAULT_SCALE)
+
+
 NonEmptyText = Annotated[
     str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(not_blank)
 ]
-Vote = Annotated[int, Field(strict=True, ge=-2, le=2)]
+# Any vote of the widest scale; the project's own scale (5 or 7 points) is checked by the plug-in.
+Vote = Annotated[int, Field(strict=True, ge=-3, le=3)]
 Name = Annotated[StrictStr, Field(min_length=1)]
 
 
@@ -45,9 +55,12 @@ class PreferenceAnnotation(BaseModel):
 
 class PreferenceConfig(BaseModel):
     """``aspects`` rated on the same scale as the preference, ``flags`` an annotator may raise;
-    both lists of non-empty strings. Other keys are kept as they are."""
+    both lists of non-empty strings. ``scale`` is the number of points of the preference scale:
+    5 (the default, as MultiPref: -2..+2) or 7 (as HelpSteer2: -3..+3). Other keys are kept as
+    they are."""
 
     model_config = ConfigDict(extra="allow")
 
+    scale: Literal[5, 7] = DEFAULT_SCALE
     aspects: list[Name] = Field(default_factory=list)
     flags: list[Name] = Field(default_factory=list)

@@ -185,11 +185,11 @@ class Tom(TaskType):
         """All answers of one annotator as one label, ``question=choice`` joined by ``|``."""
         return "|".join(f"{qid}={label}" for qid, label in sorted(value["answers"].items()))
 
-    def agreement_status(self, labels: list[Any]) -> str | None:
+    def agreement_status(self, labels: list[Any], *, config: Any = None) -> str | None:
         return unanimous_or_split(labels)
 
-    def summarize(self, values: list[Mapping[str, Any]]) -> ItemSummary:
-        summary = super().summarize(values)
+    def summarize(self, values: list[Mapping[str, Any]], *, config: Any = None) -> ItemSummary:
+        summary = super().summarize(values, config=config)
         per_question: dict[str, Counter[str]] = {}
         for value in values:
             for question_id, label in value["answers"].items():
