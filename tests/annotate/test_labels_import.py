@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from analysis.services import agreement_compute
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from analysis.figures import agreement_compute
 from annotate import hooks, services
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership
 from core.errors import ImportFailed
@@ -201,7 +201,10 @@ def test_position_bias_leaves_imported_labels_out(pairs, make_annotator):
     real = make_annotator("real")
     assignment = services.assignment_reserve_next(project=pairs, annotator=real)
     services.annotation_submit(assignment_id=assignment.pk, annotator=real, value=vote(-1))
-    rows = {row["username"]: row for row in agreement_compute(project=pairs)["annotators"]["rows"]}
+    rows = {
+        row["username"]: row
+        for row in agreement_compute(project=pairs).to_dict()["annotators"]["rows"]
+    }
     imported = rows[f"ext-{pairs.pk}-ext"]
     assert imported["n_annotations"] == 3  # in every analysis...
     assert (imported["side_picks"], imported["left_pick_rate"]) == (0, None)  # ...but no side

@@ -5,10 +5,10 @@ import io
 import json
 
 import pytest
-from analysis.services import agreement_compute
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from analysis.figures import agreement_compute
 from annotate import exporting, services
 from annotate.models import Annotation, Item, Membership, Project
 from annotate.tasktypes import get_task_type
@@ -327,7 +327,7 @@ def test_a_seven_point_project_agrees_in_export_and_analysis(project):
     rows = {row["external_id"]: row for row in exporting.item_rows(project, identities=False)}
     assert rows["hs2-train-1"]["agreement_status"] == "diverging_significant"
     assert rows["hs2-train-2"]["agreement_status"] == "high_agreement_tie"
-    data = agreement_compute(project=project)
+    data = agreement_compute(project=project).to_dict()
     counts = {k: v for k, v in data["divergence"]["status_counts"].items() if v}
     assert counts == {
         "diverging_significant": 1,
@@ -380,7 +380,8 @@ def test_the_annotator_page_renders_seven_buttons(lead, make_annotator):
     page = client.post(f"/p/{project.pk}/annotate/next/", HTTP_HX_REQUEST="true")
     html = page.content.decode()
     assert html.count('name="preference"') == 7
-    assert "Right slightly better" in html
+    assert 'data-key="7"' in html and "slightly better" in html
+    assert "<kbd>1</kbd>–<kbd>7</kbd> choose on the scale" in html
 
 
 def test_the_command_reports_an_adapters_bad_rows(project, tmp_path):
