@@ -67,10 +67,15 @@ check: install
 # e.g. make bench-next-submit BENCH_ARGS="--duration 10".
 BENCH_ARGS ?=
 
-.PHONY: bench-next-submit bench-next-submit-1m bench-import bench-export
+.PHONY: bench-next-submit bench-next-submit-workers bench-next-submit-1m bench-import bench-export
 
 bench-next-submit: install
 	$(VENV_PYTHON) bench/next_submit.py --items 10000 $(BENCH_ARGS)
+
+# Both gunicorn worker classes one after the other (throughput, latency, fairness, pgbench ratio).
+bench-next-submit-workers: install
+	$(VENV_PYTHON) bench/next_submit.py --items 10000 --worker-class sync $(BENCH_ARGS)
+	$(VENV_PYTHON) bench/next_submit.py --items 10000 --worker-class gthread $(BENCH_ARGS)
 
 bench-next-submit-1m: install
 	$(VENV_PYTHON) bench/next_submit.py --items 1000000 $(BENCH_ARGS)

@@ -25,7 +25,10 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project's .venv, else the environment running this script (a worktree sharing a venv).
 VENV_BIN = ROOT / ".venv" / "bin"
+if not (VENV_BIN / "gunicorn").exists():
+    VENV_BIN = Path(sys.executable).parent
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 SERVER = "postgres://postgres@127.0.0.1:5432"
 
@@ -259,19 +262,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Gunicorn:
-    """``gunicorn config.wsgi`` with gthread workers on a free local port."""
+WORKER_CLASSES = ("sync", "gthread")
 
-    def __init__(self, env: dict[str, str], *, workers: int, threads: int) -> None:
+
+class Gunicorn:
+    """``gunicorn config.wsgi`` on a free local port, with ``sync`` or ``gthread`` workers.
+
+    ``sync`` workers answer one request at a time and close the connection after it (no
+    keep-alive), so every request queues afresh on the shared socket; ``gthread`` workers keep
+    a client's connection (keep-alive) and serve ``threads`` of them at once."""
+
+    def __init__(
+        self, env: dict[str, str], *, workers: int, threads: int, worker_class: str = "gthread"
+    ) -> None:
+        if worker_class not in WORKER_CLASSES:
+            raise ValueError(f"worker class must be one of {WORKER_CLASSES}, not {worker_class!r}")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Closed in stop(); gunicorn writes to it for the server's whole life.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="bench-gunicorn-", suffix=".log", delete=False
         )
+        # gunicorn turns a sync worker with more than one thread into gthread: pass no threads.
+        per_worker = ["--threads", str(threads)] if worker_class == "gthread" else []
         command = [
             str(VENV_BIN / "gunicorn"), "config.wsgi",
-            "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+            "-w", str(workers), "-k", worker_class, *per_worker,
             "-b", f"127.0.0.1:{self.port}", "--keep-alive", "10", "--timeout", "600",
             "--log-level", "warning",
         ]  # fmt: skip
@@ -279,7 +295,10 @@ class Gunicorn:
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        self.describe = f"gunicorn -w {workers} -k gthread --threads {threads}"
+        self.worker_class = worker_class
+        self.describe = f"gunicorn -w {workers} -k {worker_class}" + (
+            f" --threads {threads}" if worker_class == "gthread" else ""
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         import requests
@@ -382,3 +401,38 @@ def rss_mb(pids: Sequence[int]) -> float:
         with contextlib.suppress(psutil.NoSuchProcess):
             total += psutil.Process(pid).memory_info().rss
     return total / 2**20
+
+
+def pgbench_tps(
+    args: argparse.Namespace, *, clients: int = 8, jobs: int = 2, seconds: int = 10
+) -> float:
+    """PostgreSQL's own pace on this machine now: TPC-B-like tps of ``pgbench -c clients -j jobs
+    -T seconds`` on a scratch database (``pgbench -i -s 1``), created here and dropped after."""
+    import re
+    import shutil
+
+    exe = shutil.which("pgbench")
+    if exe is None:
+        raise SystemExit("pgbench is not installed (apt-get install postgresql-client)")
+    scratch = f"{args.db}_pgbench"
+    create_database(args.server, scratch)
+    try:
+        url = f"{args.server}/{scratch}"
+        subprocess.run([exe, "-i", "-s", "1", "-q", url], check=True, capture_output=True)
+        done = subprocess.run(
+            [exe, "-c", str(clients), "-j", str(jobs), "-T", str(seconds), url],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        drop_database(args.server, scratch)
+    found = re.search(r"tps = ([0-9.]+)", done.stdout)
+    if found is None:
+        raise RuntimeError(f"no tps in pgbench's output:\n{done.stdout}")
+    return float(found.group(1))
+
+
+def jain_index(values: Sequence[float]) -> float:
+    """Jain's fairness index, (sum x)^2 / (n * sum x^2): 1 when all are equal, 1/n when one
+    takes everything; NaN for no values or all zero."""
+    squares = sum(x * x for x in values)
+    return sum(values) ** 2 / (len(values) * squares) if squares else float("nan")

@@ -4,11 +4,13 @@ directory, tokenizing with left truncation, and forward passes in token-budget b
 from __future__ import annotations
 
 import contextlib
+import itertools
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import numpy as np
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
@@ -213,13 +215,21 @@ def chat_text(
 def padded(
     rows: Sequence[Sequence[int]], pad_id: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded input ids and their attention mask, built from one flat tensor (no Python
-    loop over the rows)."""
-    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    width = int(lengths.max())
-    mask = torch.arange(width)[None, :] < lengths[:, None]
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    ids[mask] = torch.tensor([token for row in rows for token in row], dtype=torch.long)
+    """Right-padded input ids and their attention mask. The ids are built in one pass over the
+    tokens into a flat int64 buffer (numpy's ``fromiter``, no tensor per row) and reshaped, the
+    mask in one comparison: a fraction of the cost of a nested-list ``torch.tensor``."""
+    lengths = [len(row) for row in rows]
+    width = max(lengths)
+    flat = np.fromiter(
+        itertools.chain.from_iterable(
+            itertools.chain(row, itertools.repeat(pad_id, width - length))
+            for row, length in zip(rows, lengths, strict=True)
+        ),
+        dtype=np.int64,
+        count=width * len(rows),
+    )
+    ids = torch.from_numpy(flat.reshape(len(rows), width))
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths, dtype=torch.long)[:, None]
     return ids.to(device), mask.long().to(device)
 
 

@@ -50,31 +50,52 @@ class CausalLMJudgeBackend(tt.TransformersBackend):
         return self._option_ids[option]
 
     def encode(self, request: CompareOptions) -> list[list[int]]:
-        sequences = []
-        for prompt in request.prompts:
-            prompt_ids = self.tokenizer(self._prompt_text(prompt.prompt))["input_ids"]
-            for option in prompt.options:
-                option_ids = self.option_ids(option)
-                room = max(1, self.max_length - len(option_ids))
-                sequences.append(prompt_ids[-room:] + option_ids)
-        return sequences
+        return self.encode_many([request])[0]
+
+    def encode_many(self, requests: Sequence[CompareOptions]) -> list[list[list[int]]]:
+        """Every prompt of every request through the tokenizer in one call; each option is
+        appended to its prompt, cut on the left to leave the option room."""
+        texts = [self._prompt_text(p.prompt) for request in requests for p in request.prompts]
+        prompt_ids = iter(self.tokenizer(texts)["input_ids"] if texts else [])
+        result = []
+        for request in requests:
+            sequences = []
+            for prompt in request.prompts:
+                ids = next(prompt_ids)
+                for option in prompt.options:
+                    option_ids = self.option_ids(option)
+                    room = max(1, self.max_length - len(option_ids))
+                    sequences.append(ids[-room:] + option_ids)
+            result.append(sequences)
+        return result
 
     def _forward(
         self, sequences: list[list[int]], option_lengths: list[int], group: list[int]
     ) -> list[float]:
+        """The option's log-likelihood for each sequence of ``group``: one forward pass, then the
+        log-softmax of only the positions that predict an option token, for the whole group at
+        once."""
         rows = [sequences[i] for i in group]
         ids, mask = tt.padded(rows, self.tokenizer.pad_token_id, self.torch_device)
         with torch.inference_mode(), tt.autocast(self.torch_device, self.dtype):
-            logits = self.model(input_ids=ids, attention_mask=mask).logits
-        scores = []
-        for row, (index, sequence) in enumerate(zip(group, rows, strict=True)):
-            n, k = len(sequence), option_lengths[index]
-            step_logits = logits[row, n - k - 1 : n - 1].float()
-            targets = ids[row, n - k : n]
-            log_probs = torch.log_softmax(step_logits, dim=-1).gather(-1, targets[:, None])
-            total = float(log_probs.sum())
-            scores.append(total / k if self.params["length_normalize"] else total)
-        return scores
+            logits = self.model(input_ids=ids, attention_mask=tt.unless_all_ones(mask)).logits
+            ks = [option_lengths[i] for i in group]
+            # Sequence r's option tokens sit at n-k .. n-1, predicted at positions n-k-1 .. n-2.
+            row_index = torch.tensor(
+                [r for r, k in enumerate(ks) for _ in range(k)], device=logits.device
+            )
+            positions = torch.tensor(
+                [len(seq) - k + j for seq, k in zip(rows, ks, strict=True) for j in range(k)],
+                device=logits.device,
+            )
+            log_probs = torch.log_softmax(logits[row_index, positions - 1].float(), dim=-1)
+            token_log_probs = log_probs.gather(-1, ids[row_index, positions][:, None])[:, 0]
+            totals = torch.zeros(len(rows), dtype=torch.float32, device=logits.device)
+            totals.index_add_(0, row_index, token_log_probs)
+        sums: list[float] = totals.cpu().tolist()
+        if self.params["length_normalize"]:
+            return [total / k for total, k in zip(sums, ks, strict=True)]
+        return sums
 
     def answer(self, requests: Sequence[CompareOptions]) -> list[list[list[float]]]:
         sequences: list[list[int]] = []

@@ -49,14 +49,21 @@ class ClipBackend(tt.TransformersBackend):
         self.std = torch.tensor(std).view(3, 1, 1)
 
     # --- inputs
-    def _text_ids(self, text: str) -> list[int]:
-        ids = tt.encode_keep_end(self.tokenizer, text, self.text_length - 1)
+    def _texts_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of ``texts`` in one tokenizer call, each ending in the end-of-text token."""
         eos = self.tokenizer.eos_token_id
         # CLIP pools the text at its end-of-text token; add one if the tokenizer does not.
-        return ids if eos is None or (ids and ids[-1] == eos) else ids + [eos]
+        return [
+            ids if eos is None or (ids and ids[-1] == eos) else ids + [eos]
+            for ids in tt.encode_texts_keep_end(self.tokenizer, texts, self.text_length - 1)
+        ]
 
     def encode(self, request: MatchImage) -> list[list[int]]:
-        return [self._text_ids(text) for text in request.texts]
+        return self._texts_ids(request.texts)
+
+    def encode_many(self, requests: Sequence[MatchImage]) -> list[list[list[int]]]:
+        flat = iter(self._texts_ids([text for request in requests for text in request.texts]))
+        return [[next(flat) for _text in request.texts] for request in requests]
 
     def open_image(self, ref: str) -> Image.Image:
         opener = self.config.open_media
@@ -117,5 +124,5 @@ class ClipBackend(tt.TransformersBackend):
             if w <= 0 or h <= 0:
                 raise BackendError("a box needs a positive width and height")
             crops.append(image.crop((round(x), round(y), round(x + w), round(y + h))))
-        logits = self.similarities(crops, [self._text_ids(text) for text, _box in premises])
+        logits = self.similarities(crops, self._texts_ids([text for text, _box in premises]))
         return [float(logits[i, i]) for i in range(len(premises))]

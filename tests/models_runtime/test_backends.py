@@ -131,6 +131,51 @@ def test_reward_model_batched_predictions_equal_one_at_a_time(reward_model_dir):
     assert [p.key for p in together] == list(range(len(inputs)))
 
 
+def varied_pairs(n):
+    """Pairs whose lengths rise and fall with their position, so batches sorted by length hold
+    items from all over the input."""
+    words = [
+        "the",
+        "answer",
+        "is",
+        "clear",
+        "because",
+        "the",
+        "model",
+        "gives",
+        "a",
+        "helpful",
+        "response",
+    ]
+    return [
+        {
+            "prompt": f"Question {i}?",
+            "response_a": " ".join(words[: 1 + (i * 7) % len(words)] * (1 + i % 4)),
+            "response_b": " ".join(words[: 1 + (i * 3) % len(words)] * (1 + (i * 5) % 3)),
+        }
+        for i in range(n)
+    ]
+
+
+def test_reward_model_returns_results_in_input_order_across_batches_of_varied_length(
+    reward_model_dir,
+):
+    # A small token budget splits the inputs into several length-sorted batches.
+    predictor = load("reward_model", "preference_pair", reward_model_dir, max_tokens=256)
+    pairs = varied_pairs(24)
+    inputs = [PredictInput(100 - i, p) for i, p in enumerate(pairs)]
+    assert len(list(predictor.batches(inputs))) > 2
+    together = predictor.predict(inputs)
+    alone = [predictor.predict([item])[0] for item in inputs]
+    assert [p.key for p in together] == [item.key for item in inputs]
+    assert [p.details["reward_a"] for p in together] == pytest.approx(
+        [p.details["reward_a"] for p in alone], abs=1e-5
+    )
+    assert [p.details["reward_b"] for p in together] == pytest.approx(
+        [p.details["reward_b"] for p in alone], abs=1e-5
+    )
+
+
 def test_reward_model_with_two_outputs_reads_mean_and_log_variance(distributional_reward_dir):
     predictor = load("reward_model", "preference_pair", distributional_reward_dir)
     tokenizer = AutoTokenizer.from_pretrained(distributional_reward_dir)
@@ -260,6 +305,16 @@ def test_causal_lm_judge_without_tie_has_two_options(lm_dir):
     assert sum(prediction.distribution.values()) == pytest.approx(1.0)
 
 
+def test_causal_lm_judge_batched_predictions_equal_one_at_a_time(lm_dir):
+    predictor = load("causal_lm_judge", "preference_pair", lm_dir, max_tokens=512)
+    inputs = [PredictInput(50 - i, p) for i, p in enumerate(varied_pairs(9) + PAIRS)]
+    together = predictor.predict(inputs)
+    alone = [predictor.predict([item])[0] for item in inputs]
+    assert [p.key for p in together] == [item.key for item in inputs]
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.distribution == pytest.approx(single.distribution, abs=1e-5)
+
+
 def test_causal_lm_judge_answers_every_tom_question(lm_dir):
     tokenizer = AutoTokenizer.from_pretrained(lm_dir)
     model = AutoModelForCausalLM.from_pretrained(lm_dir).eval()
@@ -335,6 +390,15 @@ def test_clip_scores_boxes_against_their_premise_texts(clip_dir):
     assert len(scores) == 2 and all(math.isfinite(s) for s in scores)
     with pytest.raises(BackendError, match="positive"):
         predictor.score_boxes(image, [("x", {"x": 1, "y": 1, "w": 0, "h": 3})])
+
+
+def test_padded_rows_are_right_padded_with_a_mask_of_their_lengths():
+    from models_runtime.backends._torch import padded
+
+    ids, mask = padded([[5, 6, 7], [8], [9, 10]], 0, torch.device("cpu"))
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
+    assert mask.tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+    assert ids.dtype == mask.dtype == torch.long
 
 
 def test_clip_reports_an_undecodable_image(clip_dir):
