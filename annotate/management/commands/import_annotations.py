@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotate import services
+from annotate.management.files import input_stream, refused
 from annotate.models import Project
-from core.errors import ImportFailed, InvalidInput
+from core.errors import InvalidInput
 from core.records import FORMATS, detect_format
 
 
@@ -40,14 +39,8 @@ class Command(BaseCommand):
         if target is None:
             raise CommandError(f"no project with id {project}")
         fmt = fmt or (detect_format(filename=file) if file != "-" else None)
-        if file == "-":
-            result = self._import(target, sys.stdin.buffer, fmt)
-        else:
-            path = Path(file)
-            if not path.is_file():
-                raise CommandError(f"no such file: {file}")
-            with path.open("rb") as stream:
-                result = self._import(target, stream, fmt)
+        with input_stream(file) as stream:
+            result = self._import(target, stream, fmt)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {result.total} labels into project {target.pk} ({target.name}): "
@@ -61,13 +54,5 @@ class Command(BaseCommand):
     ) -> services.LabelsImportResult:
         try:
             return services.labels_import(project=project, stream=stream, fmt=fmt)
-        except ImportFailed as exc:
-            for bad in exc.detail or []:
-                for error in bad["errors"]:
-                    self.stderr.write(f"line {bad['line']}: {error['field']}: {error['message']}")
-            lines = ", ".join(str(bad["line"]) for bad in exc.detail or [])
-            raise CommandError(
-                f"{exc.message}; bad lines: {lines}" if lines else exc.message
-            ) from None
         except InvalidInput as exc:
-            raise CommandError(exc.message) from None
+            raise refused(exc, self.stderr) from None

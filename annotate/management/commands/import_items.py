@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotate import services
+from annotate.management.files import input_stream, refused
 from annotate.models import Project
-from core.errors import ImportFailed, InvalidInput
+from core.errors import InvalidInput
 from core.records import FORMATS, detect_format
 
 
@@ -55,14 +55,8 @@ class Command(BaseCommand):
             disable=options["verbosity"] == 0,
         )
         try:
-            if file == "-":
-                result = self._import(project, sys.stdin.buffer, fmt, adapter, bar)
-            else:
-                path = Path(file)
-                if not path.is_file():
-                    raise CommandError(f"no such file: {file}")
-                with path.open("rb") as stream:
-                    result = self._import(project, stream, fmt, adapter, bar)
+            with input_stream(file) as stream:
+                result = self._import(project, stream, fmt, adapter, bar)
         finally:
             bar.close()
         self.stdout.write(
@@ -81,14 +75,6 @@ class Command(BaseCommand):
             return services.items_import(
                 project=project, stream=stream, fmt=fmt, adapter=adapter, progress=bar.update
             )
-        except ImportFailed as exc:
-            bar.close()
-            for bad in exc.detail or []:
-                for error in bad["errors"]:
-                    self.stderr.write(f"line {bad['line']}: {error['field']}: {error['message']}")
-            lines = ", ".join(str(bad["line"]) for bad in exc.detail or [])
-            raise CommandError(
-                f"{exc.message}; bad lines: {lines}" if lines else exc.message
-            ) from None
         except InvalidInput as exc:
-            raise CommandError(exc.message) from None
+            bar.close()
+            raise refused(exc, self.stderr) from None
