@@ -4,6 +4,9 @@ One pass over the file, inside one transaction: every record is validated, valid
 upserted by ``external_id`` as they fill, and if any record was bad the transaction is rolled back
 and ``ImportFailed`` lists every bad line with its field errors. Memory holds one batch and the set
 of ``external_id`` values seen (to report repeats), whatever the file's size.
+
+One concept in one module (a little over 400 lines): validation, the line-error log and the
+PostgreSQL COPY upsert share the batch they work on. Reading the file is ``core.records``.
 """
 
 from __future__ import annotations
