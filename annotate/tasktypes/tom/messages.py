@@ -1,0 +1,28 @@
+"""``tom`` errors in the annotator's words (see ``annotate.messages``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from annotate.messages import plain_message
+
+
+def _question(payload: Mapping[str, Any], question_id: str) -> str:
+    for index, question in enumerate(payload.get("questions", [])):
+        if str(question.get("id")) == question_id:
+            return f"Question {index + 1}"
+    return "A question not in this story"
+
+
+def describe(path: tuple[str, ...], message: str, payload: Mapping[str, Any]) -> str | None:
+    """Words for one question's answer and its confidence."""
+    if len(path) == 2 and path[0] == "answers":
+        if message.startswith("required") or message == "Field required":
+            return f"{_question(payload, path[1])}: choose an answer"
+        return f"{_question(payload, path[1])}: {plain_message(message)}"
+    if len(path) == 2 and path[0] == "confidence":
+        return f"{_question(payload, path[1])}: confidence is a number from 1 to 5"
+    if path == ("answers",):
+        return "Answer every question"
+    return None

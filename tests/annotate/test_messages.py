@@ -1,0 +1,109 @@
+"""Validation errors in an annotator's words (issue 10, point 1): one-based, naming what is on
+screen, each keeping its field path."""
+
+import pytest
+from django.http import QueryDict
+from django.test import Client
+
+from annotate import services
+from annotate.messages import annotator_errors, generic_label, plain_message
+from annotate.models import Membership
+from annotate.tasktypes import get_task_type
+from core.errors import FieldError, SchemaError
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.typedata import structure_value, thread_record, tom_record
+
+
+def errors_for(task_type, value, payload, config=None):
+    plugin = get_task_type(task_type)
+    with pytest.raises(SchemaError) as exc:
+        plugin.validate_annotation(value, config=plugin.config(config or {}), payload=payload)
+    project = ProjectFactory.build(task_type=task_type)
+    return annotator_errors(project, exc.value.as_list(), payload=payload)
+
+
+def item(task_type, record):
+    record = dict(record)
+    record.pop("external_id", None)
+    return get_task_type(task_type).validate_item(record)
+
+
+def test_generic_label_is_one_based():
+    assert generic_label(("reasoning_steps", "0", "from")) == "Reasoning steps 1, from"
+    assert generic_label(()) == "This answer"
+
+
+def test_plain_message_rewords_schema_library_output():
+    assert plain_message("Field required") == "please answer this"
+    assert plain_message("Input should be less than or equal to 5") == "at most 5"
+    assert plain_message("a message of our own") == "a message of our own"
+
+
+def test_visual_argument_step_without_start_names_the_step_one_based():
+    value = structure_value()
+    value["reasoning_steps"][0]["from"] = []
+    errors = errors_for("visual_argument", value, {}, {"mode": "structure"})
+    assert (
+        FieldError("value.reasoning_steps.0.from", "Reasoning step 1: choose where it starts")
+        in errors
+    )
+
+
+def test_visual_argument_premise_without_text_asks_to_describe_the_box():
+    value = structure_value()
+    value["visual_premises"][0]["text"] = ""
+    errors = errors_for("visual_argument", value, {}, {"mode": "structure"})
+    assert [e.message for e in errors] == ["Visual premise 1: describe what the box shows"]
+
+
+def test_tom_unanswered_questions_are_numbered_as_on_screen():
+    payload = item("tom", tom_record(1))
+    form = QueryDict(f"answer:{payload['questions'][0]['id']}=A")
+    value = get_task_type("tom").form_to_value(form, shown_order={}, config={})
+    errors = errors_for("tom", value, payload)
+    assert [e.message for e in errors] == [
+        "Question 2: choose an answer",
+        "Question 3: choose an answer",
+    ]
+    assert errors[0].field == f"value.answers.{payload['questions'][1]['id']}"
+
+
+def test_derailment_point_after_the_toxic_comment_in_words():
+    payload = item("derailment", thread_record(1))
+    ids = [c["id"] for c in payload["comments"]]
+    form = QueryDict(f"toxic_comment=c:{ids[1]}&derailment_comment=c:{ids[2]}")
+    value = get_task_type("derailment").form_to_value(form, shown_order={}, config={})
+    errors = errors_for("derailment", value, payload)
+    assert errors == [
+        FieldError(
+            "value.derailment_comment",
+            "Derailment point: comment #3 comes after the toxic comment (#2); choose the toxic "
+            "comment or one before it",
+        )
+    ]
+
+
+def test_derailment_unanswered_says_each_question_once():
+    payload = item("derailment", thread_record(1))
+    value = get_task_type("derailment").form_to_value(QueryDict(""), shown_order={}, config={})
+    messages = [e.message for e in errors_for("derailment", value, payload)]
+    assert messages == [
+        'Toxic comment: choose the toxic comment, or "no toxic comment"',
+        'Derailment point: choose where the conversation derails, or "never derails"',
+    ]
+
+
+def test_annotation_page_shows_worded_errors_next_to_their_fields(db, import_pairs, project):
+    import_pairs(1)
+    annotator = UserFactory(username="ann")
+    MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
+    assignment = services.assignment_reserve_next(project=project, annotator=annotator)
+    client = Client()
+    client.force_login(annotator)
+    html = client.post(f"/a/{assignment.pk}/submit/", {}, HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        '<li data-field="value.preference">Which response is better: choose one point on the '
+        "scale</li>"
+    ) in html
+    assert "Saved." not in html
+    assert "Input should be" not in html
