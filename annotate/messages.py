@@ -52,13 +52,28 @@ def generic_label(path: tuple[str, ...]) -> str:
     return label[:1].upper() + label[1:] if label else "This answer"
 
 
-def _describe_for(task_type: str) -> Describe | None:
+def _words_of(task_type: str, name: str) -> Any:
+    """A function of the type's own ``messages`` module, or ``None``."""
     package = type(get_task_type(task_type)).__module__.rpartition(".")[0]
     try:
         module = import_module(f"{package}.messages")
     except ModuleNotFoundError:
         return None
-    return getattr(module, "describe", None)
+    return getattr(module, name, None)
+
+
+def answer_lines(
+    project: Project,
+    value: Mapping[str, Any],
+    *,
+    payload: Mapping[str, Any],
+    shown_order: Mapping[str, Any],
+) -> list[tuple[str, str]]:
+    """An answer as the annotator would say it (the type's ``answer_summary``), else its fields."""
+    summary = _words_of(project.task_type, "answer_summary")
+    if summary is not None:
+        return list(summary(value, payload=payload, shown_order=shown_order))
+    return [(generic_label((key,)), str(shown)) for key, shown in value.items()]
 
 
 def _path_of(field: str) -> tuple[str, ...]:
@@ -69,7 +84,7 @@ def annotator_errors(
     project: Project, detail: Any, *, payload: Mapping[str, Any] | None = None
 ) -> list[FieldError]:
     """The service's field errors (``FieldError`` objects or their dicts) for the page."""
-    describe = _describe_for(project.task_type)
+    describe: Describe | None = _words_of(project.task_type, "describe")
     shown: list[FieldError] = []
     seen: set[str] = set()
     for error in detail or []:

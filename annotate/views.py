@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate import exporting, selectors, services
-from annotate.messages import annotator_errors
+from annotate.messages import annotator_errors, answer_lines
 from annotate.models import Annotation, Assignment, Membership, Project
 from annotate.services import AnswerLocked, StaleVersion
 from annotate.services.onboarding import AnnotatorPaused, InstructionsNotConfirmed, NotQualified
@@ -297,6 +297,12 @@ def _revisit_context(
     context = _item_context(request, project, assignment)
     context.update(
         annotation=annotation,
+        answer_lines=answer_lines(
+            project,
+            annotation.value,
+            payload=assignment.item.payload,
+            shown_order=assignment.shown_order,
+        ),
         base_version=annotation.version,
         locked=assignment.item.is_gold or assignment.item.is_qualification,
         task_scripts=plugin.annotator_scripts,

@@ -154,3 +154,6 @@ class ErrorOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     errors = serializers.JSONField(required=False)
+    current_version = serializers.IntegerField(
+        required=False, help_text="With code stale_version: the version stored now."
+    )

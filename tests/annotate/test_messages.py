@@ -6,7 +6,7 @@ from django.http import QueryDict
 from django.test import Client
 
 from annotate import services
-from annotate.messages import annotator_errors, generic_label, plain_message
+from annotate.messages import annotator_errors, answer_lines, generic_label, plain_message
 from annotate.models import Membership
 from annotate.tasktypes import get_task_type
 from core.errors import FieldError, SchemaError
@@ -107,3 +107,49 @@ def test_annotation_page_shows_worded_errors_next_to_their_fields(db, import_pai
     ) in html
     assert "Saved." not in html
     assert "Input should be" not in html
+
+
+# --- an answer, as the annotator would say it (the revisit page)
+
+
+def test_preference_answer_is_summarised_as_it_was_shown():
+    project = ProjectFactory.build(task_type="preference_pair")
+    value = {"preference": -2, "aspects": {}, "rationale": "clearer", "flags": []}
+    as_shown = answer_lines(project, value, payload={}, shown_order={"left": "a"})
+    flipped = answer_lines(project, value, payload={}, shown_order={"left": "b"})
+    assert as_shown == [("Which response is better", "Left much better"), ("Why", "clearer")]
+    assert flipped[0] == ("Which response is better", "Right much better")
+
+
+def test_derailment_answer_is_summarised_by_comment_number():
+    payload = item("derailment", thread_record(1))
+    ids = [c["id"] for c in payload["comments"]]
+    project = ProjectFactory.build(task_type="derailment")
+    value = {"toxic": True, "toxic_comment": ids[2], "derailment_comment": ids[1], "tones": {}}
+    assert answer_lines(project, value, payload=payload, shown_order={}) == [
+        ("Toxic comment", "comment #3"),
+        ("Derailment point", "comment #2"),
+    ]
+
+
+def test_tom_answer_is_summarised_per_question():
+    payload = item("tom", tom_record(1))
+    first = payload["questions"][0]
+    project = ProjectFactory.build(task_type="tom")
+    lines = answer_lines(
+        project, {"answers": {first["id"]: "A"}, "confidence": {}}, payload=payload, shown_order={}
+    )
+    assert lines == [("Question 1", f"A: {first['choices'][0]['text']}")]
+
+
+def test_revisit_page_shows_the_answer_in_words(project, make_annotator, import_pairs):
+    import_pairs(1)
+    annotator = make_annotator("ann")
+    assignment = services.assignment_reserve_next(project=project, annotator=annotator)
+    services.annotation_submit(
+        assignment_id=assignment.pk, annotator=annotator, value={"preference": 0}
+    )
+    client = Client()
+    client.force_login(annotator)
+    html = client.get(f"/a/{assignment.pk}/").content.decode()
+    assert "<dt>Which response is better</dt><dd>About the same</dd>" in html

@@ -48,3 +48,21 @@ def describe(path: tuple[str, ...], message: str, payload: Mapping[str, Any]) ->
     if head == "tones" and len(path) > 1:
         return f"Tones of {_comment_number(payload, path[1])}: {plain_message(message)}"
     return None
+
+
+def answer_summary(
+    value: Mapping[str, Any], *, payload: Mapping[str, Any], shown_order: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The toxic comment, the derailment point and the tones, by comment number."""
+    toxic = value.get("toxic_comment")
+    derailment = value.get("derailment_comment")
+    lines = [
+        ("Toxic comment", _comment_number(payload, toxic) if toxic else "no toxic comment"),
+        (
+            "Derailment point",
+            _comment_number(payload, derailment) if derailment else "never derails",
+        ),
+    ]
+    for comment_id, tones in (value.get("tones") or {}).items():
+        lines.append((f"Tones of {_comment_number(payload, comment_id)}", ", ".join(tones)))
+    return lines

@@ -20,3 +20,33 @@ def describe(path: tuple[str, ...], message: str, payload: Mapping[str, Any]) ->
     if head == "flags":
         return f"Flags: {plain_message(message)}"
     return None
+
+
+_SHOWN = {
+    -2: "Left much better",
+    -1: "Left better",
+    0: "About the same",
+    1: "Right better",
+    2: "Right much better",
+}
+
+
+def answer_summary(
+    value: Mapping[str, Any], *, payload: Mapping[str, Any], shown_order: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The answer as it was shown: left and right in the order this annotator saw them."""
+    flip = shown_order.get("left") == "b"
+
+    def shown(vote: Any) -> str:
+        if not isinstance(vote, int):
+            return str(vote)
+        return _SHOWN.get(-vote if flip else vote, str(vote))
+
+    lines = [("Which response is better", shown(value.get("preference")))]
+    for aspect, vote in (value.get("aspects") or {}).items():
+        lines.append((aspect.replace("_", " ").capitalize(), shown(vote)))
+    if value.get("rationale"):
+        lines.append(("Why", str(value["rationale"])))
+    if value.get("flags"):
+        lines.append(("Flags", ", ".join(map(str, value["flags"]))))
+    return lines

@@ -26,3 +26,22 @@ def describe(path: tuple[str, ...], message: str, payload: Mapping[str, Any]) ->
     if path == ("answers",):
         return "Answer every question"
     return None
+
+
+def answer_summary(
+    value: Mapping[str, Any], *, payload: Mapping[str, Any], shown_order: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Each question's answer (its choice text) and confidence, numbered as on screen."""
+    lines = []
+    answers = value.get("answers") or {}
+    confidence = value.get("confidence") or {}
+    for index, question in enumerate(payload.get("questions", [])):
+        label = answers.get(question.get("id"))
+        if label is None:
+            continue
+        texts = {choice.get("label"): choice.get("text") for choice in question.get("choices", [])}
+        shown = f"{label}: {texts.get(label, '')}".rstrip(": ")
+        if question.get("id") in confidence:
+            shown += f" (confidence {confidence[question['id']]} of 5)"
+        lines.append((f"Question {index + 1}", shown))
+    return lines

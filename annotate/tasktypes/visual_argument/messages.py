@@ -50,3 +50,24 @@ def describe(path: tuple[str, ...], message: str, payload: Mapping[str, Any]) ->
     if (head, part) in _PART and structural:
         return f"{label}: {_PART[head, part]}"
     return f"{label}: {plain_message(message)}"
+
+
+def answer_summary(
+    value: Mapping[str, Any], *, payload: Mapping[str, Any], shown_order: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Premises, steps and conclusion in words, numbered from 1 (boxes are on the image)."""
+    if "choice" in value:
+        return [("Your choice", str(value["choice"]))]
+    lines = []
+    for index, premise in enumerate(value.get("visual_premises") or []):
+        lines.append((f"Visual premise {index + 1} ({premise.get('id')})", premise.get("text", "")))
+    for index, premise in enumerate(value.get("commonsense_premises") or []):
+        lines.append(
+            (f"Common-sense premise {index + 1} ({premise.get('id')})", premise.get("text", ""))
+        )
+    for index, step in enumerate(value.get("reasoning_steps") or []):
+        sources = " + ".join(step.get("from") or [])
+        lines.append((f"Reasoning step {index + 1}", f"{sources} → {step.get('to', '')}"))
+    if value.get("conclusion"):
+        lines.append(("Conclusion", str(value["conclusion"])))
+    return lines
