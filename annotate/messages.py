@@ -80,6 +80,15 @@ def _path_of(field: str) -> tuple[str, ...]:
     return tuple(field.removeprefix("value.").split(".")) if field else ()
 
 
+def answer_form_fields(
+    project: Project, value: Mapping[str, Any], *, shown_order: Mapping[str, Any]
+) -> dict[str, list[str]] | None:
+    """The answer as form fields (name → values) for a reopened item's controls; ``None`` when
+    the type cannot say (its page script then shows the answer its own way)."""
+    as_form = _words_of(project.task_type, "answer_as_form")
+    return None if as_form is None else as_form(value, shown_order=shown_order)
+
+
 def annotator_errors(
     project: Project, detail: Any, *, payload: Mapping[str, Any] | None = None
 ) -> list[FieldError]:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate import exporting, selectors, services
-from annotate.messages import annotator_errors, answer_lines
+from annotate.messages import annotator_errors, answer_form_fields, answer_lines
 from annotate.models import Annotation, Assignment, Membership, Project
 from annotate.services import AnswerLocked, StaleVersion
 from annotate.services.onboarding import AnnotatorPaused, InstructionsNotConfirmed, NotQualified
@@ -302,6 +302,9 @@ def _revisit_context(
             annotation.value,
             payload=assignment.item.payload,
             shown_order=assignment.shown_order,
+        ),
+        answer_form=answer_form_fields(
+            project, annotation.value, shown_order=assignment.shown_order
         ),
         base_version=annotation.version,
         locked=assignment.item.is_gold or assignment.item.is_qualification,

@@ -6,7 +6,13 @@ from django.http import QueryDict
 from django.test import Client
 
 from annotate import services
-from annotate.messages import annotator_errors, answer_lines, generic_label, plain_message
+from annotate.messages import (
+    annotator_errors,
+    answer_form_fields,
+    answer_lines,
+    generic_label,
+    plain_message,
+)
 from annotate.models import Membership
 from annotate.tasktypes import get_task_type
 from core.errors import FieldError, SchemaError
@@ -153,3 +159,51 @@ def test_revisit_page_shows_the_answer_in_words(project, make_annotator, import_
     client.force_login(annotator)
     html = client.get(f"/a/{assignment.pk}/").content.decode()
     assert "<dt>Which response is better</dt><dd>About the same</dd>" in html
+
+
+# --- an answer back in the form's controls (the revisit page)
+
+
+def form_of(fields):
+    form = QueryDict(mutable=True)
+    for name, values in fields.items():
+        form.setlist(name, values)
+    return form
+
+
+@pytest.mark.parametrize("left", ["a", "b"])
+def test_preference_answer_goes_back_into_its_form(left):
+    plugin = get_task_type("preference_pair")
+    project = ProjectFactory.build(task_type="preference_pair")
+    value = {"preference": -2, "aspects": {}, "rationale": "clearer", "flags": []}
+    fields = answer_form_fields(project, value, shown_order={"left": left})
+    assert plugin.form_to_value(form_of(fields), shown_order={"left": left}, config={}) == value
+
+
+def test_derailment_answer_goes_back_into_its_form():
+    plugin = get_task_type("derailment")
+    project = ProjectFactory.build(task_type="derailment")
+    for value in (
+        {
+            "toxic": True,
+            "toxic_comment": "t1c2",
+            "derailment_comment": "t1c1",
+            "tones": {"t1c1": ["Mocking", "Irony"]},
+        },
+        {"toxic": False, "toxic_comment": None, "derailment_comment": None, "tones": {}},
+    ):
+        fields = answer_form_fields(project, value, shown_order={})
+        assert plugin.form_to_value(form_of(fields), shown_order={}, config={}) == value
+
+
+def test_tom_answer_goes_back_into_its_form():
+    plugin = get_task_type("tom")
+    project = ProjectFactory.build(task_type="tom")
+    value = {"answers": {"judge": "A", "aware": "B"}, "confidence": {"judge": 4}}
+    fields = answer_form_fields(project, value, shown_order={})
+    assert plugin.form_to_value(form_of(fields), shown_order={}, config={}) == value
+
+
+def test_a_type_without_a_form_mapping_gets_none():
+    project = ProjectFactory.build(task_type="visual_argument")
+    assert answer_form_fields(project, {"choice": "x"}, shown_order={}) is None

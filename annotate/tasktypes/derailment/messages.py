@@ -66,3 +66,18 @@ def answer_summary(
     for comment_id, tones in (value.get("tones") or {}).items():
         lines.append((f"Tones of {_comment_number(payload, comment_id)}", ", ".join(tones)))
     return lines
+
+
+def answer_as_form(
+    value: Mapping[str, Any], *, shown_order: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The answer as the form's fields (the inverse of ``form_to_value``)."""
+    toxic = value.get("toxic_comment")
+    derailment = value.get("derailment_comment")
+    fields = {
+        "toxic_comment": [f"c:{toxic}" if toxic else "none"],
+        "derailment_comment": [f"c:{derailment}" if derailment else "never"],
+    }
+    for comment_id, tones in (value.get("tones") or {}).items():
+        fields[f"tones:{comment_id}"] = [str(tone) for tone in tones]
+    return fields

@@ -50,3 +50,21 @@ def answer_summary(
     if value.get("flags"):
         lines.append(("Flags", ", ".join(map(str, value["flags"]))))
     return lines
+
+
+def answer_as_form(
+    value: Mapping[str, Any], *, shown_order: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The answer as the form's fields, so a reopened item shows it in its controls (the
+    inverse of ``form_to_value``)."""
+    flip = shown_order.get("left") == "b"
+
+    def shown(vote: Any) -> str:
+        return str(-vote if flip and isinstance(vote, int) else vote)
+
+    fields = {"preference": [shown(value.get("preference"))]}
+    for aspect, vote in (value.get("aspects") or {}).items():
+        fields[f"aspect_{aspect}"] = [shown(vote)]
+    fields["rationale"] = [str(value.get("rationale") or "")]
+    fields["flags"] = [str(flag) for flag in value.get("flags") or []]
+    return fields

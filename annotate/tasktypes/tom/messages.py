@@ -45,3 +45,13 @@ def answer_summary(
             shown += f" (confidence {confidence[question['id']]} of 5)"
         lines.append((f"Question {index + 1}", shown))
     return lines
+
+
+def answer_as_form(
+    value: Mapping[str, Any], *, shown_order: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The answer as the form's fields (the inverse of ``form_to_value``)."""
+    fields = {f"answer:{qid}": [str(label)] for qid, label in (value.get("answers") or {}).items()}
+    for qid, level in (value.get("confidence") or {}).items():
+        fields[f"confidence:{qid}"] = [str(level)]
+    return fields

@@ -45,6 +45,8 @@ def test_going_back_and_changing_an_answer_makes_version_two(page, live_server):
     expect(page.get_by_role("heading", name=re.compile("What you answered"))).to_contain_text(
         "version 1"
     )
+    # the current answer is in the form's own controls
+    expect(page.locator('input[name="preference"][data-key="5"]')).to_be_checked()
     page.locator('input[name="preference"][data-key="1"]').check()
     page.get_by_role("button", name="Save the new answer").click()
 
