@@ -328,11 +328,15 @@ def annotate_revise(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Change a previous answer: a resubmission through ``annotation_submit`` (a new version)."""
     assignment = _assignment_or_404(request, assignment_id)
     project = assignment.project
+    # The time measured from the reservation (perhaps days ago) is not time spent on this
+    # change: the answer keeps the time it took.
+    previous = Annotation.objects.filter(assignment=assignment).first()
     try:
         annotation, _ = services.annotation_submit(
             assignment_id=assignment.pk,
             annotator=request_user(request),
             value=_value_from_form(request, assignment),
+            time_spent_ms=previous.time_spent_ms if previous is not None else None,
             base_version=_base_version(request),
         )
     except InvalidInput as exc:

@@ -84,6 +84,8 @@ def test_revisit_shows_the_current_answer(project, annotator):
 
 def test_changing_an_answer_from_history_makes_version_two(project, annotator):
     done = answer(project, annotator, -2)
+    # reserved long ago: the time since then is not time spent on the change
+    Assignment.objects.filter(pk=done.pk).update(reserved_at=timezone.now() - timedelta(hours=2))
     response = logged_in(annotator).post(
         f"/a/{done.pk}/revise/", {"preference": "1", "base_version": "1"}
     )
@@ -94,6 +96,7 @@ def test_changing_an_answer_from_history_makes_version_two(project, annotator):
     assert (annotation.version, abs(annotation.value["preference"])) == (2, 1)
     old = AnnotationVersion.objects.get(annotation=annotation)
     assert (old.version, old.value["preference"]) == (1, -2)
+    assert annotation.time_spent_ms == old.time_spent_ms  # a later change is not time on the item
 
 
 def test_an_invalid_change_keeps_the_answer_and_says_what_is_wrong(project, annotator):
@@ -126,7 +129,8 @@ def test_a_scored_gold_answer_cannot_be_changed(project, annotator):
         )
     assert exc.value.code == "answer_locked"
     assert Annotation.objects.get(assignment=done).value["preference"] == 2
-    response = logged_in(annotator).post(f"/a/{done.pk}/revise/", {"preference": "-2"})
+    on_screen = "-2" if done.shown_order["left"] == "a" else "2"  # canonical -2, not the 2 stored
+    response = logged_in(annotator).post(f"/a/{done.pk}/revise/", {"preference": on_screen})
     assert response.status_code == 409
     assert "cannot be changed" in response.content.decode()
 
