@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,6 +47,9 @@ def preview(request: HttpRequest, project_id: int) -> HttpResponse:
     }
     if item is not None:
         shown_order = plugin.shown_order(item.payload, random.Random(PREVIEW_SEED))
+        # The item templates name the assignment (its item's files, its id); the preview has
+        # none, so they get a stand-in that reserves nothing.
+        context["assignment"] = SimpleNamespace(pk="", item_id=item.pk, item=item)
         context["task_template"] = plugin.annotator_template
         context["task"] = plugin.display_context(
             item.payload, shown_order=shown_order, config=project.config

@@ -7,7 +7,9 @@ from rest_framework.test import APIClient
 
 from annotate import services
 from annotate.models import Annotation, Assignment, Item, Membership
+from annotate.tasktypes import get_task_type
 from tests.factories import MembershipFactory, UserFactory
+from tests.typedata import thread_record, tom_record
 
 
 def logged_in(user) -> Client:
@@ -124,3 +126,24 @@ def test_an_incomplete_gold_answer_is_refused_in_words(project, lead, import_pai
 def test_crowd_lead_page_links_to_gold_answers_in_the_annotators_view(project, lead):
     html = logged_in(lead).get(f"/p/{project.pk}/crowd/").content.decode()
     assert f'href="/p/{project.pk}/preview/"' in html
+
+
+PREVIEW_PAYLOADS = {
+    "derailment": {k: v for k, v in thread_record(1).items() if k != "external_id"},
+    "tom": {k: v for k, v in tom_record(1).items() if k != "external_id"},
+    "visual_argument": {
+        "image": {"path": "item-images/x/y.png", "width": 200, "height": 100},
+    },
+}
+
+
+@pytest.mark.parametrize("task_type", sorted(PREVIEW_PAYLOADS))
+def test_preview_renders_every_task_type(lead, task_type):
+    project = services.project_create(name=task_type, task_type=task_type, created_by=lead)
+    payload = get_task_type(task_type).validate_item(PREVIEW_PAYLOADS[task_type])
+    item = Item.objects.create(project=project, external_id="one", payload=payload)
+    response = logged_in(lead).get(f"/p/{project.pk}/preview/")
+    assert response.status_code == 200
+    assert 'id="annotation-form"' in response.content.decode()
+    if task_type == "visual_argument":
+        assert f"/i/{item.pk}/files/image/" in response.content.decode()
