@@ -35,7 +35,7 @@ from annotate.models import (
     Project,
     WorkerSession,
 )
-from annotate.services.crowd import crowd_work_since
+from annotate.services.crowd import crowd_work_since, quota_used, worker_session_current
 from annotate.services.gold import GoldScore, gold_score, task_type_agrees
 from core.errors import Forbidden, NotFound
 
@@ -57,6 +57,24 @@ def projects_for_user(*, user: User) -> QuerySet[Project]:
     if user.is_staff:
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user).distinct()
+
+
+def projects_with_progress(*, user: User) -> QuerySet[Project]:
+    """The user's projects, each with ``n_items``, ``n_items_done`` and ``n_annotations_made``
+    (gold items left out, as in ``project_progress``), in one query."""
+    work = Item.objects.filter(project=OuterRef("pk"), is_gold=False).order_by().values("project")
+
+    def counted(queryset: Any, aggregate: Any) -> Any:
+        return Coalesce(
+            Subquery(queryset.annotate(n=aggregate).values("n"), output_field=IntegerField()),
+            Value(0),
+        )
+
+    return projects_for_user(user=user).annotate(
+        n_items=counted(work, Count("id")),
+        n_items_done=counted(work.filter(n_submitted__gte=OuterRef("overlap")), Count("id")),
+        n_annotations_made=counted(work, Sum("n_submitted")),
+    )
 
 
 def project_get(*, project_id: int, user: User, role: str | None = None) -> Project:
@@ -114,7 +132,9 @@ class AnnotatorProgress:
 
 
 def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgress:
-    """Items this annotator submitted, and items still open to them."""
+    """Items this annotator submitted, and the work really left to them: the items still open
+    to them, and for a crowd worker never more than what their quota still allows (nothing once
+    their session is over)."""
     finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
         status=Assignment.Status.RESERVED
     )
@@ -124,7 +144,32 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
         .count()
     )
     n_done = Annotation.objects.filter(project=project, annotator=annotator).count()
+    allowed = _quota_left(project=project, annotator=annotator)
+    if allowed is not None:
+        n_left = min(n_left, allowed)
     return AnnotatorProgress(n_done=n_done, n_left=n_left)
+
+
+def _quota_left(*, project: Project, annotator: User) -> int | None:
+    """What a crowd worker's quota still allows; ``None`` for anyone without a quota."""
+    session = worker_session_current(project=project, annotator=annotator)
+    if session is None:
+        return None
+    if session.status != WorkerSession.Status.STARTED:
+        return 0
+    entry = CrowdEntry.objects.filter(project=project).first()
+    if entry is None or entry.items_per_session is None:
+        return None
+    return max(entry.items_per_session - quota_used(session=session, entry=entry), 0)
+
+
+def annotator_history(*, project: Project, annotator: User) -> QuerySet[Annotation]:
+    """Everything ``annotator`` answered in ``project``, newest first (issue 10: going back)."""
+    return (
+        Annotation.objects.filter(project=project, annotator=annotator)
+        .select_related("item", "assignment")
+        .order_by("-created_at", "-id")
+    )
 
 
 def items_list(*, project: Project, status: str | None = None) -> QuerySet[Item]:

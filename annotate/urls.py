@@ -3,7 +3,7 @@ from django.urls import path, re_path
 
 from core.login import LoginView
 
-from . import crowd_views, media_views, views
+from . import crowd_views, lead_views, media_views, views
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
@@ -15,6 +15,14 @@ urlpatterns = [
     path("p/<int:project_id>/annotate/next/", views.annotate_next, name="annotate-next"),
     path("a/<int:assignment_id>/submit/", views.annotate_submit, name="annotate-submit"),
     path("a/<int:assignment_id>/skip/", views.annotate_skip, name="annotate-skip"),
+    path("a/<int:assignment_id>/unskip/", views.annotate_unskip, name="annotate-unskip"),
+    path("a/<int:assignment_id>/", views.annotate_revisit, name="annotate-revisit"),
+    path("a/<int:assignment_id>/revise/", views.annotate_revise, name="annotate-revise"),
+    path("p/<int:project_id>/history/", views.annotate_history, name="annotate-history"),
+    path("p/<int:project_id>/preview/", lead_views.preview, name="annotate-preview"),
+    path("account/token/", lead_views.api_token, name="api-token"),
+    path("account/token/new/", lead_views.api_token_new, name="api-token-new"),
+    path("account/token/revoke/", lead_views.api_token_delete, name="api-token-revoke"),
     path("i/<int:item_id>/files/<str:key>/", media_views.item_file, name="item-file"),
     # Crowd operations: the worker's entry link and onboarding, the lead's crowd page.
     re_path(r"^e/(?P<token>[A-Za-z0-9_-]{16,64})/$", crowd_views.entry, name="crowd-entry"),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotate import exporting, selectors, services
-from annotate.models import Assignment, Membership, Project
+from annotate.messages import annotator_errors, answer_form_fields, answer_lines
+from annotate.models import Annotation, Assignment, Membership, Project
+from annotate.services import AnswerLocked, StaleVersion
 from annotate.services.onboarding import AnnotatorPaused, InstructionsNotConfirmed, NotQualified
 from annotate.tasktypes import get_task_type
 from annotate.web import project_for_page
@@ -19,19 +22,18 @@ from core.records import detect_format
 from core.web import is_htmx, request_user
 
 MAX_ERRORS_SHOWN = 50
+RECENT_SHOWN = 20
+"""Previous items reachable from the annotation page; the history page lists them all."""
+HISTORY_PAGE_SIZE = 50
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    projects = selectors.projects_for_user(user=request_user(request))
-    roles = dict(
-        Membership.objects.filter(user=request_user(request)).values_list("project_id", "role")
-    )
+    user = request_user(request)
+    projects = selectors.projects_with_progress(user=user)
+    roles = dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
     rows = [
-        {
-            "project": project,
-            "role": "lead" if request.user.is_staff else roles.get(project.pk),
-        }
+        {"project": project, "role": "lead" if user.is_staff else roles.get(project.pk)}
         for project in projects
     ]
     return render(request, "annotate/home.html", {"rows": rows})
@@ -121,11 +123,14 @@ def _next_or_leave(
 def _item_context(
     request: HttpRequest, project: Project, assignment: Assignment | None
 ) -> dict[str, object]:
-    progress = selectors.annotator_progress(project=project, annotator=request_user(request))
+    user = request_user(request)
+    progress = selectors.annotator_progress(project=project, annotator=user)
     context: dict[str, object] = {
         "project": project,
         "assignment": assignment,
         "progress": progress,
+        "recent": selectors.annotator_history(project=project, annotator=user)[:RECENT_SHOWN],
+        "base_version": 0,
     }
     if assignment is not None:
         plugin = get_task_type(project.task_type)
@@ -143,13 +148,14 @@ def _render_next(
     error: str | None = None,
     field_errors: list[dict[str, str]] | None = None,
     notice: str | None = None,
+    skipped: Assignment | None = None,
 ) -> HttpResponse:
     assignment, extra, stop = _next_or_leave(request, project)
     if stop is not None:  # instructions first, paused, or a crowd session that is over
         return stop
     context = _item_context(request, project, assignment)
     context.update(extra)
-    context.update(error=error, field_errors=field_errors or [], notice=notice)
+    context.update(error=error, field_errors=field_errors or [], notice=notice, skipped=skipped)
     return render(request, "annotate/_partials/item.html", context)
 
 
@@ -183,15 +189,30 @@ def _assignment_or_404(request: HttpRequest, assignment_id: int) -> Assignment:
         raise Http404("no such assignment") from None
 
 
+def _base_version(request: HttpRequest) -> int | None:
+    raw = request.POST.get("base_version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _current_version(exc: StaleVersion | AnswerLocked) -> int | None:
+    # After a stale-version refusal the form is based on the version now stored: submitting
+    # again (having read the message) is a deliberate change of that version.
+    return exc.current_version if isinstance(exc, StaleVersion) else None
+
+
+def _value_from_form(request: HttpRequest, assignment: Assignment) -> object:
+    project = assignment.project
+    return get_task_type(project.task_type).form_to_value(
+        request.POST, shown_order=assignment.shown_order, config=project.config
+    )
+
+
 @login_required
 @require_POST
 def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment_or_404(request, assignment_id)
     project = assignment.project
-    plugin = get_task_type(project.task_type)
-    value = plugin.form_to_value(
-        request.POST, shown_order=assignment.shown_order, config=project.config
-    )
+    value = _value_from_form(request, assignment)
     raw_time = request.POST.get("time_spent_ms", "")
     time_spent_ms = int(raw_time) if raw_time.isdigit() else None
     try:
@@ -200,10 +221,21 @@ def annotate_submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
             annotator=request_user(request),
             value=value,
             time_spent_ms=time_spent_ms,  # the service caps it
+            base_version=_base_version(request),
         )
     except InvalidInput as exc:
         context = _item_context(request, project, assignment)
-        context.update(error="Please complete the form.", field_errors=exc.detail or [])
+        context.update(
+            error="Please complete the form.",
+            field_errors=annotator_errors(project, exc.detail, payload=assignment.item.payload),
+            base_version=_base_version(request) or 0,
+        )
+        return render(request, "annotate/_partials/item.html", context)
+    except (StaleVersion, AnswerLocked) as exc:
+        # The same item stays on screen with a clear message; nothing the annotator did is
+        # cleared (the page keeps its draft).
+        context = _item_context(request, project, assignment)
+        context.update(error=exc.message, conflict=exc.code, base_version=_current_version(exc))
         return render(request, "annotate/_partials/item.html", context)
     except Conflict as exc:
         if not is_htmx(request):
@@ -225,4 +257,101 @@ def annotate_skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return _render_next(request, assignment.project, notice=exc.message)
     if not is_htmx(request):
         return redirect("annotate", project_id=assignment.project_id)
-    return _render_next(request, assignment.project, notice="Skipped.")
+    return _render_next(request, assignment.project, notice="Skipped.", skipped=assignment)
+
+
+@login_required
+@require_POST
+def annotate_unskip(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Undo a skip made a few seconds ago: the skipped item comes back."""
+    assignment = _assignment_or_404(request, assignment_id)
+    try:
+        services.assignment_unskip(assignment_id=assignment.pk, annotator=request_user(request))
+    except Conflict as exc:
+        notice = exc.message
+    else:
+        notice = "Skip undone."
+    if not is_htmx(request):
+        messages.info(request, notice)
+        return redirect("annotate", project_id=assignment.project_id)
+    return _render_next(request, assignment.project, notice=notice)
+
+
+@login_required
+def annotate_history(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Everything the annotator answered in this project, newest first, each one reopenable."""
+    project = project_for_page(request, project_id, role=Membership.Role.ANNOTATOR)
+    history = selectors.annotator_history(project=project, annotator=request_user(request))
+    page = Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "annotate/history.html", {"project": project, "page": page})
+
+
+def _revisit_context(
+    request: HttpRequest, assignment: Assignment
+) -> tuple[dict[str, object], Annotation]:
+    annotation = Annotation.objects.filter(assignment=assignment).first()
+    if annotation is None:
+        raise Http404("you have not answered this item")
+    project = assignment.project
+    plugin = get_task_type(project.task_type)
+    context = _item_context(request, project, assignment)
+    context.update(
+        annotation=annotation,
+        answer_lines=answer_lines(
+            project,
+            annotation.value,
+            payload=assignment.item.payload,
+            shown_order=assignment.shown_order,
+        ),
+        answer_form=answer_form_fields(
+            project, annotation.value, shown_order=assignment.shown_order
+        ),
+        base_version=annotation.version,
+        locked=assignment.item.is_gold or assignment.item.is_qualification,
+        task_scripts=plugin.annotator_scripts,
+        task_styles=plugin.annotator_styles,
+    )
+    return context, annotation
+
+
+@login_required
+def annotate_revisit(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """A previous item with the annotator's current answer, to look at or change."""
+    assignment = _assignment_or_404(request, assignment_id)
+    context, _ = _revisit_context(request, assignment)
+    return render(request, "annotate/revisit.html", context)
+
+
+@login_required
+@require_POST
+def annotate_revise(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Change a previous answer: a resubmission through ``annotation_submit`` (a new version)."""
+    assignment = _assignment_or_404(request, assignment_id)
+    project = assignment.project
+    # The time measured from the reservation (perhaps days ago) is not time spent on this
+    # change: the answer keeps the time it took.
+    previous = Annotation.objects.filter(assignment=assignment).first()
+    try:
+        annotation, _ = services.annotation_submit(
+            assignment_id=assignment.pk,
+            annotator=request_user(request),
+            value=_value_from_form(request, assignment),
+            time_spent_ms=previous.time_spent_ms if previous is not None else None,
+            base_version=_base_version(request),
+        )
+    except InvalidInput as exc:
+        context, _ = _revisit_context(request, assignment)
+        context.update(
+            error="Please complete the form.",
+            field_errors=annotator_errors(project, exc.detail, payload=assignment.item.payload),
+        )
+        return render(request, "annotate/revisit.html", context, status=400)
+    except Conflict as exc:
+        context, _ = _revisit_context(request, assignment)
+        context.update(error=exc.message, conflict=exc.code)
+        return render(request, "annotate/revisit.html", context, status=409)
+    messages.success(
+        request,
+        f"Saved your new answer for {assignment.item.external_id} (version {annotation.version}).",
+    )
+    return redirect("annotate-history", project_id=project.pk)

@@ -104,15 +104,29 @@ class AssignmentOut(serializers.ModelSerializer):
         fields = ["id", "status", "shown_order", "reserved_at", "expires_at"]
 
 
+class AnnotatorProgressOut(serializers.Serializer):
+    n_done = serializers.IntegerField()
+    n_left = serializers.IntegerField(
+        help_text="Items still open to you; for a crowd worker never more than the quota allows."
+    )
+
+
 class NextOut(serializers.Serializer):
     assignment = AssignmentOut()
     item = AnnotatorItemOut()
+    progress = AnnotatorProgressOut()
 
 
 class SubmitIn(serializers.Serializer):
     value = serializers.JSONField()
     time_spent_ms = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_TIME_SPENT_MS
+    )
+    base_version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="The annotation version this answer is based on (0: none yet). When given "
+        "and another version is stored, nothing is stored: 409 stale_version.",
     )
 
 
@@ -140,6 +154,9 @@ class ErrorOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     errors = serializers.JSONField(required=False)
+    current_version = serializers.IntegerField(
+        required=False, help_text="With code stale_version: the version stored now."
+    )
 
 
 class LabelsImportResultOut(serializers.Serializer):

@@ -16,7 +16,13 @@ urlpatterns = [
         views.AnnotationsImportApi.as_view(),
         name="api-annotations",
     ),
+    path(
+        "projects/<int:project_id>/annotations/mine/",
+        views.MyAnnotationsApi.as_view(),
+        name="api-my-annotations",
+    ),
     path("projects/<int:project_id>/export/", views.ExportApi.as_view(), name="api-export"),
     path("assignments/<int:assignment_id>/submit/", views.SubmitApi.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip/", views.SkipApi.as_view(), name="api-skip"),
+    path("assignments/<int:assignment_id>/unskip/", views.UnskipApi.as_view(), name="api-unskip"),
 ]

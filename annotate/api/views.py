@@ -16,6 +16,7 @@ from annotate import exporting, selectors, services
 from annotate.models import Membership
 from annotate.tasktypes import get_task_type, task_types
 from core.errors import FieldError, Forbidden, InvalidInput
+from core.pagination import IdCursorPagination
 from core.records import detect_format
 
 from . import serializers as s
@@ -166,7 +167,14 @@ class NextApi(APIView):
         item["payload"] = get_task_type(project.task_type).annotator_payload(
             assignment.item.payload
         )
-        return Response({"assignment": s.AssignmentOut(assignment).data, "item": item})
+        progress = selectors.annotator_progress(project=project, annotator=request.user)
+        return Response(
+            {
+                "assignment": s.AssignmentOut(assignment).data,
+                "item": item,
+                "progress": {"n_done": progress.n_done, "n_left": progress.n_left},
+            }
+        )
 
 
 class SubmitApi(APIView):
@@ -182,6 +190,7 @@ class SubmitApi(APIView):
             annotator=request.user,
             value=data.validated_data["value"],
             time_spent_ms=data.validated_data.get("time_spent_ms"),
+            base_version=data.validated_data.get("base_version"),
         )
         return Response(
             s.AnnotationOut(annotation).data,
@@ -194,6 +203,33 @@ class SkipApi(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment = services.assignment_skip(assignment_id=assignment_id, annotator=request.user)
         return Response(s.AssignmentOut(assignment).data)
+
+
+class NewestFirstPagination(IdCursorPagination):
+    ordering = "-id"
+
+
+class UnskipApi(APIView):
+    """Take back a skip made a few seconds ago (``services.assignment_unskip``)."""
+
+    @extend_schema(request=None, responses={200: s.AssignmentOut, 409: s.ErrorOut})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        assignment = services.assignment_unskip(assignment_id=assignment_id, annotator=request.user)
+        return Response(s.AssignmentOut(assignment).data)
+
+
+class MyAnnotationsApi(ListAPIView):
+    """Everything the caller answered in the project, newest first (to go back and change an
+    answer: submit again to its ``assignment`` with ``base_version``)."""
+
+    serializer_class = s.AnnotationOut
+    pagination_class = NewestFirstPagination
+
+    def get_queryset(self):
+        project = selectors.project_get(
+            project_id=self.kwargs["project_id"], user=self.request.user
+        )
+        return selectors.annotator_history(project=project, annotator=self.request.user)
 
 
 class AnnotationsApi(ListAPIView):

@@ -1,12 +1,16 @@
 """Writes. Each public function is the one place its rule is enforced."""
 
-from .assignment import annotation_submit, assignment_reserve_next, assignment_skip
+from .assignment import AnswerLocked, StaleVersion, annotation_submit, assignment_reserve_next
 from .importing import ImportResult, items_import
 from .labels_import import LabelsImportResult, labels_import
 from .projects import membership_add, membership_add_by_reference, project_create, project_update
 from .sessions import NextState, NextStep, annotator_next
+from .skipping import assignment_skip, assignment_unskip
 
 __all__ = [
+    "AnswerLocked",
+    "StaleVersion",
+    "assignment_unskip",
     "ImportResult",
     "LabelsImportResult",
     "labels_import",

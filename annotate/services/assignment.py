@@ -1,4 +1,5 @@
-"""Reservation, submission and skipping (SPEC 3).
+"""Reservation and submission (SPEC 3): one concept, the locks below, kept in one module;
+skipping and its undo are in ``annotate.services.skipping``.
 
 Concurrency rules, all enforced by PostgreSQL:
 - one annotator's ``next`` calls are serialised by a row lock on their membership, so they never
@@ -54,6 +55,26 @@ MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 """Time spent on one answer is at most a day: a longer timer is a tab left open. The one cap:
 a value sent above it is counted as the cap; a value measured from the reservation is capped
 the same way."""
+
+
+class StaleVersion(Conflict):
+    """A submit based on an outdated version of the annotation (two tabs, one item)."""
+
+    code = "stale_version"
+
+    def __init__(self, message: str, *, current_version: int):
+        super().__init__(message)
+        self.current_version = current_version
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "current_version": self.current_version}
+
+
+class AnswerLocked(Conflict):
+    """A gold or qualification answer, once scored, cannot be changed."""
+
+    code = "answer_locked"
+
 
 _RNG = random.SystemRandom()
 """Draws whether ``next`` serves a gold item; tests pass a seeded ``random.Random``."""
@@ -242,6 +263,7 @@ def annotation_submit(
     annotator: User,
     value: Any,
     time_spent_ms: int | None = None,
+    base_version: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Annotation, bool]:
     """Store the annotator's label for an assignment; returns ``(annotation, created)``.
@@ -252,7 +274,12 @@ def annotation_submit(
     crowd worker's new answer past their quota (or after their session ended) is refused
     (``QuotaReached``, 409). ``time_spent_ms`` above ``MAX_TIME_SPENT_MS`` counts as the cap.
     An answer on a gold item is always accepted, and then the annotator's gold accuracy is
-    reviewed (``annotate.services.gold``), which may pause them.
+    reviewed (``annotate.services.gold``), which may pause them; a gold or qualification answer,
+    once scored, cannot be changed (``AnswerLocked``, 409).
+
+    ``base_version`` is the version the annotator's form was based on (0: no answer yet). When
+    given and the stored annotation is at another version (a second tab submitted meanwhile),
+    nothing is stored: ``StaleVersion`` (409, ``stale_version``) names the current version.
     """
     now = now or timezone.now()
     annotation, created, is_gold = _store_annotation(
@@ -260,6 +287,7 @@ def annotation_submit(
         annotator=annotator,
         value=value,
         time_spent_ms=time_spent_ms,
+        base_version=base_version,
         now=now,
     )
     if is_gold:
@@ -276,6 +304,7 @@ def _store_annotation(
     annotator: User,
     value: Any,
     time_spent_ms: int | None,
+    base_version: int | None,
     now: datetime,
 ) -> tuple[Annotation, bool, bool]:
     if time_spent_ms is not None and time_spent_ms < 0:
@@ -301,7 +330,13 @@ def _store_annotation(
         time_spent_ms = min(time_spent_ms, MAX_TIME_SPENT_MS)
 
         existing = Annotation.objects.filter(assignment=assignment).first()
+        _check_base_version(existing, base_version)
         if existing is not None:
+            if (item.is_gold or item.is_qualification) and existing.value != cleaned:
+                raise AnswerLocked(
+                    "not stored: this was a check item and your answer has already been "
+                    "scored, so it cannot be changed"
+                )
             resubmitted = _resubmit(existing, cleaned, time_spent_ms=time_spent_ms, now=now)
             return resubmitted, False, item.is_gold
 
@@ -342,6 +377,24 @@ def _store_annotation(
         return annotation, True, item.is_gold
 
 
+def _check_base_version(existing: Annotation | None, base_version: int | None) -> None:
+    current = existing.version if existing is not None else 0
+    if base_version is None or base_version == current:
+        return
+    if current == 0:
+        message = (
+            "not stored: your answer was based on a version of this item that no longer "
+            "exists; reload to see its current state"
+        )
+    else:
+        message = (
+            f"not stored: this answer was changed elsewhere (another tab or device) and is now "
+            f"at version {current}; your form was based on version {base_version}. Reload the "
+            f"item to see the current answer, then change it again if needed."
+        )
+    raise StaleVersion(message, current_version=current)
+
+
 def _resubmit(
     annotation: Annotation, value: dict[str, Any], *, time_spent_ms: int, now: datetime
 ) -> Annotation:
@@ -359,20 +412,3 @@ def _resubmit(
     annotation.time_spent_ms = time_spent_ms
     annotation.save(update_fields=["value", "version", "time_spent_ms", "updated_at"])
     return annotation
-
-
-def assignment_skip(
-    *, assignment_id: int, annotator: User, now: datetime | None = None
-) -> Assignment:
-    """Give the item back; the annotator will not be offered it again."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        assignment = _own_assignment(assignment_id=assignment_id, annotator=annotator)
-        assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
-        if assignment.status == Assignment.Status.SUBMITTED:
-            raise Conflict("this assignment is already submitted; it cannot be skipped")
-        if assignment.status == Assignment.Status.RESERVED:
-            assignment.status = Assignment.Status.SKIPPED
-            assignment.finished_at = now
-            assignment.save(update_fields=["status", "finished_at"])
-        return assignment

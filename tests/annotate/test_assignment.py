@@ -590,7 +590,7 @@ def test_api_next_returns_the_assignment_and_the_item_without_gold(
     response = api(make_annotator("ann")).post(next_url(project))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"assignment", "item"}
+    assert set(body) == {"assignment", "item", "progress"}  # progress: issue 10, point 6
     assert {"id", "expires_at", "shown_order"} <= set(body["assignment"])
     assert body["item"]["external_id"] == "pair-0"
     assert body["item"]["payload"]["prompt"] == "Question number 0?"

@@ -329,7 +329,7 @@ def test_next_item_payload_has_no_gold_answer(db):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"assignment", "item"}
+    assert set(body) == {"assignment", "item", "progress"}  # progress: issue 10, point 6
     assert set(body["item"]) == {"id", "external_id", "payload"}
     assert "gold" not in json.dumps(body["item"]["payload"])
     assert "SECRET-GOLD-RATIONALE" not in response.content.decode()

@@ -26,7 +26,11 @@ from annotate.tasktypes import task_types
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+ADMIN_USERNAME = "admin"
 LEAD_USERNAME = "lead"
+# The lead may register predictors (and so start model runs) in the demo. Named by app label and
+# codename, not imported: the models runtime sits above this app (issue 9).
+LEAD_PERMISSIONS = (("annotate", "add_project"), ("models_runtime", "add_predictor"))
 ANNOTATOR_USERNAMES = ("alice", "bob", "carol")
 
 
@@ -66,8 +70,9 @@ def _demo_projects(*, lead: User, annotators: list[User]) -> list[tuple[Project,
 
 class Command(BaseCommand):
     help = (
-        "Create (or refresh) the demo: a project per task type with demo items, a lead and "
-        "the annotators alice, bob and carol, each with a new random password, printed."
+        "Create (or refresh) the demo: a project per task type with demo items, an admin (staff "
+        "superuser, for /admin/), a lead and the annotators alice, bob and carol, each with a "
+        "new random password, printed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -79,15 +84,20 @@ class Command(BaseCommand):
     def handle(self, *args: Any, url: str | None, **options: Any) -> None:
         url = url or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/login/"
         with transaction.atomic():
+            admin, admin_password = _user_with_new_password(ADMIN_USERNAME)
+            admin.is_staff = admin.is_superuser = True
+            admin.save(update_fields=["is_staff", "is_superuser"])
             lead, lead_password = _user_with_new_password(LEAD_USERNAME)
-            lead.user_permissions.add(
-                Permission.objects.get(content_type__app_label="annotate", codename="add_project")
-            )
+            for app_label, codename in LEAD_PERMISSIONS:
+                lead.user_permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
             accounts = [(lead, "lead", lead_password)]
             for username in ANNOTATOR_USERNAMES:
                 user, password = _user_with_new_password(username)
                 accounts.append((user, "annotator", password))
             projects = _demo_projects(lead=lead, annotators=[user for user, *_ in accounts[1:]])
+            accounts.append((admin, "admin", admin_password))
 
         write = self.stdout.write
         for project, result in projects:
@@ -104,4 +114,6 @@ class Command(BaseCommand):
         for user, role, password in accounts:
             write(f"  {user.get_username():<10}{role:<11}{password}")
         write("")
+        admin_url = url.replace("/login/", "/admin/")
+        write(f"The admin (staff superuser) manages users and predictors at {admin_url}.")
         write("Passwords are new on every run of demo_setup; the ones above replace earlier ones.")

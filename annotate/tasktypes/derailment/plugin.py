@@ -81,7 +81,7 @@ class Derailment(TaskType):
         reference = payload.get("reference")
         if reference and not errors:
             errors += derailment_rules(
-                reference["value"], ids, tones=None, prefix="reference.value."
+                reference["value"], ids, tones=None, prefix="reference.value.", toxic_derails=False
             )
         if errors:
             raise SchemaError(errors)

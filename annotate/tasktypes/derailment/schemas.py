@@ -92,8 +92,16 @@ def derailment_rules(
     *,
     tones: list[str] | None,
     prefix: str = "value.",
+    toxic_derails: bool = True,
 ) -> list[FieldError]:
-    """The rules an annotation (or a reference label) must meet on its thread."""
+    """The rules an annotation (or a reference label) must meet on its thread.
+
+    A toxic thread has a toxic comment; a derailment point needs a toxic comment, and
+    "never derails" (``None``) holds only for a thread that never turns toxic: a thread that
+    turns toxic has derailed at the latest at its toxic comment (``toxic_derails``). Reference
+    labels imported from the paper's data pass ``toxic_derails=False``: there a toxic thread with
+    no tone-bearing comment before it is recorded as turning toxic without derailing first.
+    """
     position = {comment_id: index for index, comment_id in enumerate(comment_ids)}
     errors = []
     toxic_comment = value.get("toxic_comment")
@@ -105,6 +113,14 @@ def derailment_rules(
         if toxic_comment is None:
             errors.append(
                 FieldError(prefix + "toxic_comment", "required when toxic is true: which comment")
+            )
+        elif derailment is None and toxic_derails and "derailment_comment" in value:
+            errors.append(
+                FieldError(
+                    prefix + "derailment_comment",
+                    "required when toxic is true: a thread that turns toxic derails at the "
+                    "toxic comment or before it, so it cannot 'never derail'",
+                )
             )
     else:
         if toxic_comment is not None:

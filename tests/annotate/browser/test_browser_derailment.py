@@ -97,5 +97,7 @@ def test_choosing_a_toxic_comment_before_the_derailment_clears_it(page, live_ser
     expect(page.locator('#comment-4 input[name="derailment_comment"]')).to_be_disabled()
     expect(page.locator("#derailment-message")).to_contain_text("cleared")
     page.keyboard.press("Enter")  # no derailment answer yet: the server names the field
-    expect(page.get_by_role("alert")).to_contain_text("value.derailment_comment")
+    # in the annotator's words (issue 10), the field path kept for placing it by its field
+    expect(page.get_by_role("alert")).to_contain_text("Derailment point: choose where")
+    expect(page.locator('#form-errors li[data-field="value.derailment_comment"]')).to_have_count(1)
     assert not Annotation.objects.filter(annotator=annotator).exists()

@@ -60,8 +60,20 @@ def test_derailment_at_the_toxic_comment_is_valid():
     assert check(value(derailment_comment=IDS[2]))["derailment_comment"] == IDS[2]
 
 
-def test_toxic_thread_that_never_derails_is_valid():
-    assert check(value(derailment_comment=None))["derailment_comment"] is None
+def test_toxic_thread_that_never_derails_is_rejected():
+    # Issue 10: "comment #2 is toxic" with "never derails" contradicts itself: a thread that
+    # turns toxic derails at its toxic comment at the latest.
+    with pytest.raises(SchemaError) as exc:
+        check(value(derailment_comment=None))
+    assert fields_of(exc) == {"value.derailment_comment"}
+    assert "toxic" in exc.value.errors[0].message
+
+
+def test_a_reference_label_may_turn_toxic_without_derailing_first():
+    # The paper's data records a toxic thread with no earlier tone as never derailing.
+    record = {k: v for k, v in thread_record(0).items() if k != "external_id"}
+    record["reference"] = {"source": "paper", "value": value(derailment_comment=None)}
+    assert PLUGIN.validate_item(record)["reference"]["value"]["derailment_comment"] is None
 
 
 def test_derailment_after_the_toxic_comment_is_rejected():
@@ -419,7 +431,9 @@ def annotated(dproject):
     import_paper(dproject, DERAILED + CALM)
     votes = {
         "ann1": {"111": ("111004", "111003"), "333": (None, None)},
-        "ann2": {"111": ("111004", None), "333": (None, None)},
+        # A toxic thread derails at its toxic comment at the latest (issue 10): ann2 sees it
+        # derail early, at comment 1, two comments before ann1's point (beyond the tolerance).
+        "ann2": {"111": ("111004", "111001"), "333": (None, None)},
     }
     for username, answers in votes.items():
         user = UserFactory(username=username)
@@ -472,7 +486,7 @@ def test_derailment_points_export_gives_positions_and_reference(annotated, fmt):
     none = "" if fmt == "csv" else "None"
     assert picked == [
         ("111", "ann1", "3", "4", "3"),
-        ("111", "ann2", none, "4", "3"),
+        ("111", "ann2", "1", "4", "3"),
         ("333", "ann1", none, none, none),
         ("333", "ann2", none, none, none),
     ]
@@ -488,7 +502,7 @@ def test_items_export_keeps_reference_apart_from_labels(annotated, fmt):
         row["label_distribution"] if fmt == "jsonl" else json.loads(row["label_distribution"])
     )
     assert reference["value"]["derailment_comment"] == "111003"
-    assert distribution == {"111003": 1, "never": 1}
+    assert distribution == {"111003": 1, "111001": 1}
     assert str(row["n_annotations"]) == "2"
     assert row["agreement_status"] == "split"
     assert rows["333"]["agreement_status"] == "unanimous"
