@@ -258,6 +258,17 @@ class Annotation(models.Model):
     def __str__(self) -> str:
         return f"annotation {self.pk} v{self.version}"
 
+    def superseded(self) -> AnnotationVersion:
+        """This annotation as it stands now, as an (unsaved) history row: what a new version
+        supersedes. Saving it is the caller's write."""
+        return AnnotationVersion(
+            annotation=self,
+            version=self.version,
+            value=self.value,
+            time_spent_ms=self.time_spent_ms,
+            submitted_at=self.updated_at,
+        )
+
 
 class AnnotationVersion(models.Model):
     """A superseded version of an annotation, kept when the annotator resubmits."""

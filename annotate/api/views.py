@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -36,6 +38,19 @@ def _project_detail(project, user) -> dict:
         mine = selectors.annotator_progress(project=project, annotator=user)
         data["progress"] = {"n_done": mine.n_done, "n_left": mine.n_left}
     return data
+
+
+def _uploaded(request: Request) -> tuple[Any, str | None]:
+    """An import's stream and format: a multipart ``file``, or the raw body (read as a stream,
+    never all in memory); the format from ``?format=``, else the file name or content type."""
+    fmt = request.query_params.get("format")
+    content_type = request.content_type or ""
+    if content_type.startswith("multipart/form-data"):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput("no file", detail=[FieldError("file", "attach the file as 'file'")])
+        return upload, fmt or detect_format(filename=upload.name, content_type=upload.content_type)
+    return request._request, fmt or detect_format(content_type=content_type)
 
 
 class ProjectListCreateApi(ListAPIView):
@@ -118,19 +133,7 @@ class ItemsApi(ListAPIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
-        fmt = request.query_params.get("format")
-        content_type = request.content_type or ""
-        if content_type.startswith("multipart/form-data"):
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise InvalidInput(
-                    "no file", detail=[FieldError("file", "attach the file as 'file'")]
-                )
-            fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
-            stream = upload
-        else:
-            fmt = fmt or detect_format(content_type=content_type)
-            stream = request._request  # the raw body, read as a stream (never all in memory)
+        stream, fmt = _uploaded(request)
         result = services.items_import(
             project=project, stream=stream, fmt=fmt, adapter=request.query_params.get("adapter")
         )
@@ -343,18 +346,6 @@ class AnnotationsImportApi(AnnotationsApi):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
-        fmt = request.query_params.get("format")
-        content_type = request.content_type or ""
-        if content_type.startswith("multipart/form-data"):
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise InvalidInput(
-                    "no file", detail=[FieldError("file", "attach the file as 'file'")]
-                )
-            fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
-            stream = upload
-        else:
-            fmt = fmt or detect_format(content_type=content_type)
-            stream = request._request  # the raw body, read as a stream
+        stream, fmt = _uploaded(request)
         result = services.labels_import(project=project, stream=stream, fmt=fmt)
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)

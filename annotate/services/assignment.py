@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate import hooks
-from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
+from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
 from annotate.services.onboarding import annotator_stop, qualification_next
@@ -400,13 +400,7 @@ def _resubmit(
 ) -> Annotation:
     if annotation.value == value:
         return annotation  # a double click or a retried request: nothing new to keep
-    AnnotationVersion.objects.create(
-        annotation=annotation,
-        version=annotation.version,
-        value=annotation.value,
-        time_spent_ms=annotation.time_spent_ms,
-        submitted_at=annotation.updated_at,
-    )
+    annotation.superseded().save()
     annotation.value = value
     annotation.version += 1
     annotation.time_spent_ms = time_spent_ms

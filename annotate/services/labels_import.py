@@ -320,15 +320,7 @@ def _write(
         ):
             result.unchanged += 1
             continue
-        versions.append(
-            AnnotationVersion(
-                annotation=annotation,
-                version=annotation.version,
-                value=annotation.value,
-                time_spent_ms=annotation.time_spent_ms,
-                submitted_at=annotation.updated_at,
-            )
-        )
+        versions.append(annotation.superseded())
         annotation.value = value
         annotation.version += 1
         annotation.time_spent_ms = row.time_spent_ms
