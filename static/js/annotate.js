@@ -230,5 +230,37 @@
     note.textContent = (status ? "The server answered " + status : "No answer from the server") +
       ": nothing was saved, and your marks are kept. Press Enter (or S) to try again.";
   });
+  // Each server-side error also stands next to the control it concerns: the form's control named
+  // by the error's path ("value.tones.c3" -> "tones:c3", "value.answers.q1" -> "answer:q1",
+  // "value.aspects.style" -> "aspect_style", "value.rationale" -> "rationale"), else the task's own
+  // [data-field] container, else it stays in the list at the top only.
+  function controlFor(f, path) {
+    const parts = path.replace(/^value\./, "").split(".");
+    const head = parts[0], one = head.replace(/s$/, "");
+    const names = parts.length > 1
+      ? [head + ":" + parts[1], one + ":" + parts[1], one + "_" + parts[1], head]
+      : [head];
+    for (const name of names) {
+      const hit = f.querySelector('[name="' + CSS.escape(name) + '"]');
+      if (hit) return hit;
+    }
+    return f.querySelector('[data-field="' + CSS.escape(head) + '"]');
+  }
+  function placeErrors() {
+    const f = form();
+    if (!f) return;
+    f.querySelectorAll(".field-error").forEach(function (old) { old.remove(); });
+    f.querySelectorAll("#form-errors li[data-field]").forEach(function (li) {
+      const control = controlFor(f, li.dataset.field);
+      if (!control) return;
+      const near = control.closest("fieldset, li.comment, .question, .aspect, section") || control.parentNode;
+      const note = document.createElement("p");
+      note.className = "field-error";
+      note.textContent = li.textContent;
+      near.appendChild(note);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", placeErrors);
+  document.addEventListener("htmx:afterSettle", placeErrors);
   document.addEventListener("DOMContentLoaded", function () { prune(); shown(); });
 })();

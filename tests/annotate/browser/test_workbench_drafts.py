@@ -46,6 +46,9 @@ def test_a_validation_error_keeps_the_derailment_marks(page, live_server):
     expect(page.locator("#comment-3 .tone input").nth(1)).to_be_checked()
     expect(page.locator("#comment-3")).to_have_class(re.compile("is-toxic"))
     expect(page.locator('#comment-4 input[name="derailment_comment"]')).to_be_disabled()
+    # The error stands in the list at the top and next to the derailment point it concerns.
+    beside = page.locator("#derailment-root .field-error")  # by the "never derails" choice
+    expect(beside).to_contain_text("Derailment point: choose where the conversation derails")
     page.keyboard.press("k")
     page.keyboard.press("d")  # the missing answer, and the item goes through
     page.keyboard.press("Enter")
