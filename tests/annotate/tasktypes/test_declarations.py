@@ -160,14 +160,20 @@ def test_the_project_page_offers_each_shape_option_as_a_select(project, lead, cl
     assert "&amp;diverging=drop" not in html  # no hand-written hint any more
 
 
-def test_a_type_without_shape_options_shows_no_option_form(lead, client):
+def test_every_shape_has_an_export_form_with_the_common_choices_as_controls(lead, client):
+    """Usernames and flagged annotators are form controls (issue 10), on every shape; a type
+    without shape options shows no option select."""
     project = ProjectFactory(created_by=lead, task_type="tom")
     MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
     client.force_login(lead)
     html = client.get(reverse("project", args=[project.pk])).content.decode()
-    assert "tom_answers" in html
-    assert "export-options" not in html
     assert exporting.export_shapes(project) == ("annotations", "items", "tom_answers")
+    for shape in exporting.export_shapes(project):
+        assert f'class="export-options" data-shape="{shape}"' in html
+    assert html.count('<input type="checkbox" name="identities" value="1">') == 3
+    assert html.count('<input type="checkbox" name="include_flagged" value="1">') == 3
+    assert '<select name="diverging">' not in html
+    assert "&amp;identities=1" not in html  # no hand-edited URL in the hint any more
 
 
 # --- review filters and position picks
