@@ -33,7 +33,8 @@ def test_enter_on_the_focused_skip_button_skips_and_never_submits(page, live_ser
     page.keyboard.press("3")  # a complete answer: Enter anywhere else would submit it
     page.locator("#skip-button").focus()
     page.keyboard.press("Enter")
-    expect(page.locator(".notice")).to_have_text("Skipped.")
+    expect(page.locator(".notice")).to_contain_text("Skipped.")
+    expect(page.locator("#unskip-button")).to_be_visible()  # and it can be undone for a while
     assert Assignment.objects.get(pk=first).status == Assignment.Status.SKIPPED
     assert not Annotation.objects.filter(annotator=annotator).exists()
 
