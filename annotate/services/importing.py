@@ -372,7 +372,8 @@ def items_import(
                     continue
                 item_labels = None
                 if isinstance(record, AdaptedItem):
-                    record, item_labels = record.record, record.labels
+                    item_labels = record.labels
+                    record = record.record
                 try:
                     external_id, payload, gold_value = _validate_record(
                         record, plugin=plugin, project=project

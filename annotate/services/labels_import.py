@@ -306,13 +306,16 @@ def _write(
             key = (annotation.item_id, annotation.annotator_id)
             if key in pairs:
                 existing[key] = annotation
-    versions, updated, fresh = [], [], []
+    versions: list[AnnotationVersion] = []
+    updated: list[Annotation] = []
+    fresh: list[tuple[Any, Item, dict[str, Any], int]] = []
     for row, item, value in cleaned:
         user_id = annotators[row.annotator]
-        annotation = existing.get((item.pk, user_id))
-        if annotation is None:
+        found = existing.get((item.pk, user_id))
+        if found is None:
             fresh.append((row, item, value, user_id))
             continue
+        annotation = found
         if (annotation.value, annotation.time_spent_ms, annotation.metadata) == (
             value,
             row.time_spent_ms,

@@ -84,7 +84,7 @@ def _multipref_label(
     label: dict[str, Any] = {
         "annotator": str(evaluator),
         "cohort": cohort,
-        "value": {"preference": MULTIPREF_PREFS[overall], "aspects": aspects},
+        "value": {"preference": MULTIPREF_PREFS[str(overall)], "aspects": aspects},
         "metadata": {key: value for key, value in entry.items() if key not in used},
     }
     timestamp = entry.get("timestamp")

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, St
 
 from ..base import not_blank
 
-DEFAULT_SCALE = 5
+DEFAULT_SCALE: Literal[5, 7] = 5
 
 
 def scale_of(config: Mapping[str, Any]) -> int:
