@@ -253,3 +253,22 @@ def workers(tmp_path, redis_broker):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def reward_predictor(reward_model_dir, lead):
+    """Registers a predictor over the tiny reward model, with the given name and parameters."""
+
+    def make(name="tiny-rm", **params):
+        from models_runtime import predictors
+
+        return predictors.predictor_create(
+            name=name,
+            task_type="preference_pair",
+            backend="reward_model",
+            weights_path=reward_model_dir,
+            params=params,
+            created_by=lead,
+        )
+
+    return make

@@ -16,53 +16,13 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
 
-from annotate.models import Item
-from models_runtime import predictors, runs
+from models_runtime import runs
 from models_runtime.models import ModelRun, ModelRunChunk, Prediction
 
+from .helpers import assert_one_prediction_per_item, fresh, wait_for
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(condition, *, timeout: float, workers=None, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    logs = workers.logs() if workers else ""
-    raise AssertionError(f"timed out after {timeout} s\n--- worker logs ---\n{logs}")
-
-
-def fresh(run):
-    run.refresh_from_db()
-    return run
-
-
-@pytest.fixture
-def reward_predictor(reward_model_dir, lead):
-    def make(**params):
-        return predictors.predictor_create(
-            name="tiny-rm",
-            task_type="preference_pair",
-            backend="reward_model",
-            weights_path=reward_model_dir,
-            params=params,
-            created_by=lead,
-        )
-
-    return make
-
-
-def assert_one_prediction_per_item(run, n_items):
-    counts = Prediction.objects.filter(run=run).values("item").annotate(n=Count("id"))
-    assert len(counts) == n_items
-    assert {row["n"] for row in counts} == {1}
-    assert set(Prediction.objects.filter(run=run).values_list("item", flat=True)) == set(
-        Item.objects.filter(project=run.project).values_list("id", flat=True)
-    )
 
 
 def test_starting_a_run_while_the_broker_is_down_answers_503_and_leaves_nothing(

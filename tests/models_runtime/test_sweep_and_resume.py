@@ -6,7 +6,6 @@ real Redis queue; no worker runs here."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,8 @@ from django.utils import timezone
 from core.errors import Conflict
 from models_runtime import dispatch, predictors, runs, worker
 from models_runtime.models import ModelRun, ModelRunChunk
+
+from .helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,15 +39,6 @@ def sent(client, queue) -> list[tuple[str, str]]:
 def silent_for(run, seconds: float) -> None:
     ago = timezone.now() - timedelta(seconds=seconds)
     ModelRun.objects.filter(pk=run.pk).update(heartbeat_at=ago)
-
-
-def wait_for(condition, *, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s")
 
 
 def test_the_sweep_resends_the_work_of_a_run_whose_message_was_lost(

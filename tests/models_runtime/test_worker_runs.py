@@ -10,56 +10,15 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
 
-from annotate.models import Item
 from annotate.tasktypes import get_task_type
 from models_runtime import predictors, runs
 from models_runtime.models import ModelRun, ModelRunChunk, Prediction
 
 from ..factories import pair_record
+from .helpers import assert_one_prediction_per_item, fresh, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(condition, *, timeout: float, workers=None, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    logs = workers.logs() if workers else ""
-    raise AssertionError(f"timed out after {timeout} s\n--- worker logs ---\n{logs}")
-
-
-def run_status(run):
-    run.refresh_from_db()
-    return run
-
-
-@pytest.fixture
-def reward_predictor(reward_model_dir, lead):
-    def make(name="tiny-rm", **params):
-        return predictors.predictor_create(
-            name=name,
-            task_type="preference_pair",
-            backend="reward_model",
-            weights_path=reward_model_dir,
-            params=params,
-            created_by=lead,
-        )
-
-    return make
-
-
-def assert_one_prediction_per_item(run, n_items):
-    counts = Prediction.objects.filter(run=run).values("item").annotate(n=Count("id"))
-    assert len(counts) == n_items
-    assert {row["n"] for row in counts} == {1}
-    assert set(Prediction.objects.filter(run=run).values_list("item", flat=True)) == set(
-        Item.objects.filter(project=run.project).values_list("id", flat=True)
-    )
 
 
 def test_a_run_through_a_real_worker_gives_every_item_exactly_one_prediction(
@@ -69,7 +28,7 @@ def test_a_run_through_a_real_worker_gives_every_item_exactly_one_prediction(
     worker = workers(env={"DISSENSUS_MODEL_RUN_CHUNK_SIZE": "7"})
     run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=4))
     assert run.status == ModelRun.Status.QUEUED and run.n_items == 30
-    wait_for(lambda: run_status(run).is_finished, timeout=180, workers=workers)
+    wait_for(lambda: fresh(run).is_finished, timeout=180, workers=workers)
     assert run.status == ModelRun.Status.DONE, run.error
     assert run.n_done == 30 and run.device == "cpu"
     assert run.started_at <= run.finished_at
@@ -97,7 +56,7 @@ def test_a_killed_worker_loses_at_most_its_batch_and_the_run_completes_after_res
     }
     first = workers(**options)
     run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
-    wait_for(lambda: run_status(run).n_done >= 3, timeout=180, workers=workers, every=0.01)
+    wait_for(lambda: fresh(run).n_done >= 3, timeout=180, workers=workers, every=0.01)
     first.kill()
     run.refresh_from_db()
     kept = set(Prediction.objects.filter(run=run).values_list("id", flat=True))
@@ -107,7 +66,7 @@ def test_a_killed_worker_loses_at_most_its_batch_and_the_run_completes_after_res
     assert len(kept) == run.n_done
 
     workers(**options)  # a fresh worker picks the run up on start
-    wait_for(lambda: run_status(run).is_finished, timeout=240, workers=workers)
+    wait_for(lambda: fresh(run).is_finished, timeout=240, workers=workers)
     assert run.status == ModelRun.Status.DONE, run.error
     assert run.n_done == 300
     assert_one_prediction_per_item(run, 300)
@@ -123,7 +82,7 @@ def test_cancelling_a_run_stops_the_worker_after_its_batch(
     import_pairs(300)
     workers(env={"DISSENSUS_MODEL_RUN_CHUNK_SIZE": "300"})
     run = runs.model_run_start(project=project, predictor=reward_predictor(max_batch=1))
-    wait_for(lambda: run_status(run).n_done >= 2, timeout=180, workers=workers, every=0.01)
+    wait_for(lambda: fresh(run).n_done >= 2, timeout=180, workers=workers, every=0.01)
     runs.model_run_cancel(run=run)
     time.sleep(3)
     run.refresh_from_db()
