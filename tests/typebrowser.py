@@ -65,3 +65,22 @@ def wait_until_done(page: Page, done: int, previous_assignment: int) -> None:
     expect(
         page.locator(f'#annotation-form[data-assignment="{previous_assignment}"]')
     ).to_have_count(0)
+
+
+def project_with_annotator(n_pairs: int):
+    """A preference-pair project (overlap 1) of ``n_pairs`` items, its lead ``lead`` and one
+    annotator ``annie``."""
+    from annotate import services
+    from annotate.models import Membership
+    from tests.conftest import jsonl
+    from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
+
+    lead = UserFactory(username="lead")
+    project = ProjectFactory(created_by=lead, overlap=1)
+    MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
+    services.items_import(
+        project=project, stream=jsonl(pair_record(i) for i in range(n_pairs)), fmt="jsonl"
+    )
+    annotator = UserFactory(username="annie")
+    MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
+    return project, annotator

@@ -196,3 +196,21 @@ def structure_value(**overrides) -> dict:
     }
     value.update(overrides)
     return value
+
+
+def rows_of(project, shape: str, fmt: str) -> list[dict]:
+    """A project's export of ``shape`` in ``fmt``, read back as a list of rows (usernames shown)."""
+    import pyarrow.parquet as pq
+
+    from annotate import exporting
+
+    data = b"".join(
+        exporting.export_bytes(
+            exporting.export_rows(project, shape=shape, identities=True), fmt=fmt
+        )
+    )
+    if fmt == "jsonl":
+        return [json.loads(line) for line in data.decode().splitlines()]
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(data.decode())))
+    return pq.read_table(io.BytesIO(data)).to_pylist()

@@ -5,25 +5,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotate import services
-from annotate.models import Annotation, Assignment, Membership
-from tests.conftest import jsonl
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-from tests.typebrowser import PASSWORD
+from annotate.models import Annotation, Assignment
+from tests.typebrowser import PASSWORD, project_with_annotator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def project_with_annotator(n_pairs: int):
-    lead = UserFactory(username="lead")
-    project = ProjectFactory(created_by=lead, overlap=1)
-    MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
-    services.items_import(
-        project=project, stream=jsonl(pair_record(i) for i in range(n_pairs)), fmt="jsonl"
-    )
-    annotator = UserFactory(username="annie")
-    MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
-    return project, annotator
 
 
 def log_in_and_open(page: Page, base_url: str, project, username: str) -> None:

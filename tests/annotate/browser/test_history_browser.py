@@ -5,25 +5,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from annotate import services
-from annotate.models import Annotation, AnnotationVersion, Membership
-from tests.conftest import jsonl
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-from tests.typebrowser import assignment_id, log_in_and_open, wait_until_done
+from annotate.models import Annotation, AnnotationVersion
+from tests.typebrowser import (
+    assignment_id,
+    log_in_and_open,
+    project_with_annotator,
+    wait_until_done,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def project_with_annotator(n_pairs: int):
-    lead = UserFactory(username="lead")
-    project = ProjectFactory(created_by=lead, overlap=1)
-    MembershipFactory(project=project, user=lead, role=Membership.Role.LEAD)
-    services.items_import(
-        project=project, stream=jsonl(pair_record(i) for i in range(n_pairs)), fmt="jsonl"
-    )
-    annotator = UserFactory(username="annie")
-    MembershipFactory(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
-    return project, annotator
 
 
 def answer_with_key(page, key: str, done: int) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
-import pyarrow.parquet as pq
 import pytest
 from django.http import QueryDict
 
@@ -15,7 +13,14 @@ from annotate.models import Item
 from annotate.tasktypes import get_task_type
 from core.errors import ImportFailed, InvalidInput, SchemaError
 from tests.factories import UserFactory
-from tests.typedata import PAPER_COLUMNS_LONG, jsonl_bytes, paper_csv, paper_rows, thread_record
+from tests.typedata import (
+    PAPER_COLUMNS_LONG,
+    jsonl_bytes,
+    paper_csv,
+    paper_rows,
+    rows_of,
+    thread_record,
+)
 
 PLUGIN = get_task_type("derailment")
 PAYLOAD = PLUGIN.validate_item({k: v for k, v in thread_record(0).items() if k != "external_id"})
@@ -452,19 +457,6 @@ def annotated(dproject):
                 },
             )
     return dproject
-
-
-def rows_of(project, shape, fmt):
-    data = b"".join(
-        exporting.export_bytes(
-            exporting.export_rows(project, shape=shape, identities=True), fmt=fmt
-        )
-    )
-    if fmt == "jsonl":
-        return [json.loads(line) for line in data.decode().splitlines()]
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(data.decode())))
-    return pq.read_table(io.BytesIO(data)).to_pylist()
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])

@@ -3,21 +3,18 @@ hidden gold answers, form, consistency flag and export."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import random
 
-import pyarrow.parquet as pq
 import pytest
 from django.http import QueryDict
 
-from annotate import exporting, services
+from annotate import services
 from annotate.models import Item
 from annotate.tasktypes import get_task_type
 from core.errors import ImportFailed, SchemaError
 from tests.factories import UserFactory
-from tests.typedata import jsonl_bytes, simpletom_rows, tom_record
+from tests.typedata import jsonl_bytes, rows_of, simpletom_rows, tom_record
 
 PLUGIN = get_task_type("tom")
 PAYLOAD = PLUGIN.validate_item({k: v for k, v in tom_record(0).items() if k != "external_id"})
@@ -285,19 +282,6 @@ def annotated(tproject):
             value={"answers": chosen, "confidence": {"aware": 3}},
         )
     return tproject
-
-
-def rows_of(project, shape, fmt):
-    data = b"".join(
-        exporting.export_bytes(
-            exporting.export_rows(project, shape=shape, identities=True), fmt=fmt
-        )
-    )
-    if fmt == "jsonl":
-        return [json.loads(line) for line in data.decode().splitlines()]
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(data.decode())))
-    return pq.read_table(io.BytesIO(data)).to_pylist()
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])

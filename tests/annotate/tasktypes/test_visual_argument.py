@@ -3,13 +3,11 @@ content checks, the VisArgs adapter, the permission-checked image view and expor
 
 from __future__ import annotations
 
-import csv
 import http.server
 import io
 import json
 import threading
 
-import pyarrow.parquet as pq
 import pytest
 from django.core.files.storage import default_storage
 from django.http import QueryDict
@@ -21,7 +19,7 @@ from annotate.tasktypes import get_task_type
 from annotate.tasktypes.visual_argument.adapters import parse_reasoning_step
 from core.errors import ImportFailed, InvalidInput, SchemaError
 from tests.factories import UserFactory
-from tests.typedata import jsonl_bytes, png_bytes, structure_value, zip_bytes
+from tests.typedata import jsonl_bytes, png_bytes, rows_of, structure_value, zip_bytes
 
 PLUGIN = get_task_type("visual_argument")
 PAYLOAD = {
@@ -606,19 +604,6 @@ def test_form_value_json_is_read_and_bad_json_is_named_by_the_schema():
 
 
 # --- export
-
-
-def rows_of(project, shape, fmt):
-    data = b"".join(
-        exporting.export_bytes(
-            exporting.export_rows(project, shape=shape, identities=True), fmt=fmt
-        )
-    )
-    if fmt == "jsonl":
-        return [json.loads(line) for line in data.decode().splitlines()]
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(data.decode())))
-    return pq.read_table(io.BytesIO(data)).to_pylist()
 
 
 @pytest.fixture
