@@ -167,6 +167,12 @@ class Item(models.Model):
         help_text="A gold item shown before real work to qualify annotators (only while gold).",
     )
     n_submitted = models.PositiveIntegerField(default=0)
+    extra_overlap = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,  # bulk imports COPY items without naming it
+        help_text="Annotations wanted beyond the project's overlap (adaptive overlap adds them "
+        "when the first labels disagree); the item's target is overlap + extra_overlap.",
+    )
     rank = models.IntegerField(default=_random_rank, help_text="Stable random order.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -14,6 +14,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    F,
     FloatField,
     IntegerField,
     OuterRef,
@@ -72,7 +73,9 @@ def projects_with_progress(*, user: User) -> QuerySet[Project]:
 
     return projects_for_user(user=user).annotate(
         n_items=counted(work, Count("id")),
-        n_items_done=counted(work.filter(n_submitted__gte=OuterRef("overlap")), Count("id")),
+        n_items_done=counted(
+            work.filter(n_submitted__gte=OuterRef("overlap") + F("extra_overlap")), Count("id")
+        ),
         n_annotations_made=counted(work, Sum("n_submitted")),
     )
 
@@ -108,9 +111,10 @@ def project_progress(*, project: Project) -> ProjectProgress:
     # Gold items are checks on the annotators, not work: they are not part of the progress.
     counts = Item.objects.filter(project=project, is_gold=False).aggregate(
         n_items=Count("id"),
-        n_done=Count("id", filter=Q(n_submitted__gte=project.overlap)),
+        n_done=Count("id", filter=Q(n_submitted__gte=project.overlap + F("extra_overlap"))),
         n_started=Count("id", filter=Q(n_submitted__gt=0)),
         n_annotations=Sum("n_submitted"),
+        n_extra=Sum("extra_overlap"),
     )
     n_items = counts["n_items"] or 0
     n_done = counts["n_done"] or 0
@@ -121,7 +125,7 @@ def project_progress(*, project: Project) -> ProjectProgress:
         n_in_progress=n_in_progress,
         n_open=n_items - n_done - n_in_progress,
         n_annotations=counts["n_annotations"] or 0,
-        n_annotations_wanted=n_items * project.overlap,
+        n_annotations_wanted=n_items * project.overlap + (counts["n_extra"] or 0),
     )
 
 
@@ -139,7 +143,9 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
         status=Assignment.Status.RESERVED
     )
     n_left = (
-        Item.objects.filter(project=project, n_submitted__lt=project.overlap, is_gold=False)
+        Item.objects.filter(
+            project=project, n_submitted__lt=project.overlap + F("extra_overlap"), is_gold=False
+        )
         .filter(~Exists(finished_by_me))
         .count()
     )
@@ -175,9 +181,11 @@ def annotator_history(*, project: Project, annotator: User) -> QuerySet[Annotati
 def items_list(*, project: Project, status: str | None = None) -> QuerySet[Item]:
     items = Item.objects.filter(project=project)
     if status == "done":
-        items = items.filter(n_submitted__gte=project.overlap)
+        items = items.filter(n_submitted__gte=project.overlap + F("extra_overlap"))
     elif status == "in_progress":
-        items = items.filter(n_submitted__gt=0, n_submitted__lt=project.overlap)
+        items = items.filter(
+            n_submitted__gt=0, n_submitted__lt=project.overlap + F("extra_overlap")
+        )
     elif status == "open":
         items = items.filter(n_submitted=0)
     return items.order_by("id")

@@ -10,6 +10,7 @@ from annotate.selectors import project_progress
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import AgreementField
 
+from ..selectors.metrics import ProjectMetricsData
 from ..selectors.reliability import (
     annotations_per_day,
     item_payloads,
@@ -51,6 +52,10 @@ def agreement_compute(*, project: Project) -> Figures:
     if spec is not None and spec.status_field in rd.fields:
         statuses = item_statuses(plugin, rd.fields[spec.status_field], config=project.config)
         divergence = divergence_figures(spec, statuses, rd.item_ids)
+    metrics_data = ProjectMetricsData(
+        project=project,
+        statuses={int(i): s for i, s in zip(rd.item_ids, statuses, strict=False)},
+    )
     return Figures(
         project=ProjectRef(id=project.pk, name=project.name, task_type=project.task_type),
         computed_at=computed_at,
@@ -62,5 +67,6 @@ def agreement_compute(*, project: Project) -> Figures:
         annotators=annotators,
         divergence=divergence,
         set_fields=[set_field_figures(f, units[f.name]) for f in set_fields],
-        models=model_figures(project, rd, spec, statuses),
+        models=model_figures(project, rd, spec, statuses, metrics_data),
+        paper=plugin.paper_figures(metrics_data),
     )

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 
 from annotate.models import Project
-from annotate.tasktypes.base import DivergenceSpec
+from annotate.tasktypes import get_task_type
+from annotate.tasktypes.base import DivergenceSpec, MetricsData, TaskType
 from stats.aggregation import majority_vote
 from stats.alpha import krippendorff_alpha
 from stats.auroc import auroc
 
+from ..selectors.metrics import run_prediction_rows
 from ..selectors.reliability import (
     ReliabilityData,
     done_model_runs,
@@ -33,6 +35,7 @@ def model_figures(
     rd: ReliabilityData,
     spec: DivergenceSpec | None,
     statuses: Sequence[str | None],
+    metrics_data: MetricsData,
 ) -> list[ModelFigures]:
     runs = done_model_runs(project=project)
     if not runs or not rd.fields:
@@ -41,6 +44,8 @@ def model_figures(
     primary = primary_field(rd)
     assert primary is not None
     majority = majority_vote(primary.data)
+    plugin = get_task_type(project.task_type)
+    has_metrics = type(plugin).model_metrics is not TaskType.model_metrics
     needs_payload = any(fd.field.extract is not None for fd in rd.fields.values())
     out = []
     for run in runs:
@@ -110,6 +115,11 @@ def model_figures(
                 n_compared=n_compared,
                 fields=field_rows,
                 **divergence,
+                metrics=(
+                    plugin.model_metrics(metrics_data, run_prediction_rows(run=run))
+                    if has_metrics
+                    else {}
+                ),
             )
         )
     return out

@@ -273,6 +273,8 @@ class ModelFigures:
     auroc_n_agreeing: int | None = None
     diverging_winner_share: float | None = None
     n_diverging_predicted: int | None = None
+    # The source paper's metrics for this run (``TaskType.model_metrics``), type-defined keys.
+    metrics: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -293,6 +295,8 @@ class ModelFigures:
                 diverging_winner_share=self.diverging_winner_share,
                 n_diverging_predicted=self.n_diverging_predicted,
             )
+        if self.metrics:
+            d["metrics"] = self.metrics
         return d
 
     @classmethod
@@ -318,6 +322,8 @@ class Figures:
     divergence: DivergenceFigures | None
     set_fields: list[SetFieldFigures]
     models: list[ModelFigures]
+    # The source paper's project-level figures (``TaskType.paper_figures``), type-defined keys.
+    paper: dict[str, Any] = dataclass_field(default_factory=dict)
 
     @property
     def has_reference(self) -> bool:
@@ -337,6 +343,7 @@ class Figures:
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "set_fields": [f.to_dict() for f in self.set_fields],
             "models": [m.to_dict() for m in self.models],
+            **({"paper": self.paper} if self.paper else {}),
         }
 
     @classmethod
@@ -364,4 +371,5 @@ class Figures:
             divergence=DivergenceFigures.from_dict(d["divergence"]) if d["divergence"] else None,
             set_fields=[SetFieldFigures.from_dict(f) for f in d.get("set_fields", [])],
             models=[ModelFigures.from_dict(m) for m in d.get("models", [])],
+            paper=d.get("paper", {}),
         )

@@ -6,8 +6,8 @@ Concurrency rules, all enforced by PostgreSQL:
   hold two live reservations;
 - a candidate item is taken with ``FOR UPDATE SKIP LOCKED``; every reservation of an item happens
   under that item's row lock, so the live-reservation count read after taking the lock is exact;
-- a submit takes a blocking lock on the item and checks ``n_submitted`` against the overlap, so no
-  item ever gets more than ``overlap`` annotations;
+- a submit takes a blocking lock on the item and checks ``n_submitted`` against the item's target
+  (``project.overlap + item.extra_overlap``), so no item ever gets more annotations than its target;
 - a submit first takes the annotator's membership lock (the same order as ``next``: membership,
   then item), so a crowd worker's quota, checked at hand-out and again at submit, is exact;
 - unique constraints: one assignment per (item, annotator), one annotation per assignment.
@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from annotate import hooks
 from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.services.adaptive import adaptive_extend
 from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
 from annotate.services.onboarding import annotator_stop, qualification_next
@@ -185,7 +186,7 @@ def _reserve_for(
     candidates = (
         open_items_for(project=project, annotator=annotator)
         .alias(live=_live_reservations(now=now))
-        .filter(n_submitted__lt=project.overlap - F("live"))
+        .filter(n_submitted__lt=project.overlap + F("extra_overlap") - F("live"))
         .order_by("-n_submitted", "rank")
     )
     if project.gold_rate > 0 and rng.random() < project.gold_rate and candidates.exists():
@@ -208,7 +209,7 @@ def _reserve_for(
             return None
         # Exact now: every reservation of this item is made under the lock we hold.
         others_live = _others_live(item=item, annotator=annotator, now=now)
-        if item.n_submitted + others_live < project.overlap:
+        if item.n_submitted + others_live < item_target(project=project, item=item):
             return _reserve(project=project, item=item, annotator=annotator, now=now)
         tried.append(item.pk)
     return None
@@ -221,8 +222,13 @@ def open_items_for(*, project: Project, annotator: User) -> Any:
         status=Assignment.Status.RESERVED
     )
     return Item.objects.filter(
-        project=project, n_submitted__lt=project.overlap, is_gold=False
+        project=project, n_submitted__lt=project.overlap + F("extra_overlap"), is_gold=False
     ).filter(~Exists(finished_by_me))
+
+
+def item_target(*, project: Project, item: Item) -> int:
+    """How many annotations ``item`` wants: the project's overlap plus adaptive overlap's extra."""
+    return project.overlap + item.extra_overlap
 
 
 def _reserve(*, project: Project, item: Item, annotator: User, now: datetime) -> Assignment:
@@ -346,10 +352,10 @@ def _store_annotation(
         if item.is_gold:
             still_needed = True  # gold items are for everyone: no overlap to respect
         elif on_time:
-            still_needed = item.n_submitted < project.overlap
+            still_needed = item.n_submitted < item_target(project=project, item=item)
         else:
             others_live = _others_live(item=item, annotator=annotator, now=now)
-            still_needed = item.n_submitted + others_live < project.overlap
+            still_needed = item.n_submitted + others_live < item_target(project=project, item=item)
         if not still_needed:
             why = (
                 "was skipped"
@@ -358,7 +364,8 @@ def _store_annotation(
             )
             raise Conflict(
                 f"not stored: your reservation {why} and the item already has the "
-                f"{project.overlap} annotations it needs (or they are reserved by others)"
+                f"{item_target(project=project, item=item)} annotations it needs (or they are "
+                "reserved by others)"
             )
 
         annotation = Annotation.objects.create(
@@ -374,6 +381,8 @@ def _store_annotation(
         assignment.finished_at = now
         assignment.save(update_fields=["status", "finished_at"])
         Item.objects.filter(pk=item.pk).update(n_submitted=F("n_submitted") + 1)
+        if not (item.is_gold or item.is_qualification):
+            adaptive_extend(project=project, item_id=item.pk)
         return annotation, True, item.is_gold
 
 

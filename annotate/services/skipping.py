@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.models import Assignment, Item, Membership
-from annotate.services.assignment import _others_live, _own_assignment
+from annotate.services.assignment import _others_live, _own_assignment, item_target
 from core.errors import Conflict
 
 UNSKIP_SECONDS = 15
@@ -61,7 +61,9 @@ def assignment_unskip(
         ):
             raise Conflict(f"too late to undo: a skip can be undone for {UNSKIP_SECONDS} seconds")
         others_live = _others_live(item=item, annotator=annotator, now=now)
-        if not item.is_gold and item.n_submitted + others_live >= project.overlap:
+        if not item.is_gold and item.n_submitted + others_live >= item_target(
+            project=project, item=item
+        ):
             raise Conflict("too late to undo: the item has been taken by others meanwhile")
         Assignment.objects.filter(
             project=project,

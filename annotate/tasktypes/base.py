@@ -14,7 +14,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
@@ -222,6 +222,40 @@ class DivergenceSpec:
     review_filters: tuple[ReviewFilter, ...] = ()
 
 
+@dataclass(frozen=True)
+class RunPrediction:
+    """One prediction of a model run, as the type's paper metrics read it."""
+
+    item_id: int
+    value: Mapping[str, Any]
+    score: float | None
+    distribution: Mapping[str, float] | None
+    details: Mapping[str, Any]
+
+
+class MetricsData(Protocol):
+    """What a type's paper metrics may read about a project: plain data, read lazily (each
+    method queries once, on first use) by ``analysis.selectors.metrics``. Item ids are the keys.
+    Gold and qualification items are left out of ``human_values``, as in every analysis."""
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    def payloads(self) -> Mapping[int, Mapping[str, Any]]: ...
+
+    def gold(self) -> Mapping[int, Mapping[str, Any]]:
+        """The gold value of every item that has one (gold items and imported references)."""
+        ...
+
+    def human_values(self) -> Mapping[int, Sequence[Mapping[str, Any]]]:
+        """The current annotation values of every annotated item (flagged annotators left out)."""
+        ...
+
+    def statuses(self) -> Mapping[int, str | None]:
+        """Each annotated item's agreement status (types with a divergence spec; else empty)."""
+        ...
+
+
 class TaskType:
     """Base class of the plug-ins; subclasses set the class attributes and override hooks."""
 
@@ -383,3 +417,15 @@ class TaskType:
     def export_shapes(self) -> tuple[ExportShape, ...]:
         """Export shapes beyond ``annotations`` and ``items``, with their options."""
         return ()
+
+    # --- the source paper's metrics (the analysis app calls these; JSON-ready dicts)
+    def paper_figures(self, data: MetricsData) -> dict[str, Any]:
+        """Project-level figures of the type's source paper computed from the humans' labels
+        (``Figures.paper``): e.g. the humans' accuracy against gold per question kind."""
+        return {}
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        """The source paper's metrics for one model run (``ModelFigures.metrics``)."""
+        return {}
