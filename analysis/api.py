@@ -21,7 +21,7 @@ from annotate.models import Membership
 from annotate.selectors import project_get
 from core.errors import FieldError, InvalidInput
 
-from . import selectors, snapshots, tables
+from . import report, selectors, snapshots, tables
 
 
 def _table_response(
@@ -107,7 +107,43 @@ class DivergenceApi(APIView):
         return Response(body)
 
 
+REPORT_FORMATS = ("json", "csv", "latex")
+
+
+class ReportApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", enum=list(REPORT_FORMATS), required=False)],
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, project_id: int) -> Any:
+        """The source paper's tables for the project's task type (the paper view): JSON, one CSV
+        with every table, or LaTeX (booktabs) tables."""
+        project = project_get(project_id=project_id, user=request.user, role=Membership.Role.LEAD)
+        fmt = request.query_params.get("format", "json")
+        if fmt not in REPORT_FORMATS:
+            raise InvalidInput(
+                f"format must be one of {', '.join(REPORT_FORMATS)}",
+                detail=[FieldError("format", f"unknown format {fmt!r}")],
+            )
+        paper = report.project_report(project=project)
+        if paper is None:
+            return _pending()
+        if fmt == "json":
+            return Response(paper.to_dict())
+        if fmt == "csv":
+            body, content_type, suffix = report.report_csv(paper.tables), "text/csv", "csv"
+        else:
+            body = "\n\n".join(report.report_latex(t) for t in paper.tables) + "\n"
+            content_type, suffix = "text/x-tex; charset=utf-8", "tex"
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="project-{project.pk}-report.{suffix}"'
+        )
+        return response
+
+
 urlpatterns = [
+    path("projects/<int:project_id>/report/", ReportApi.as_view(), name="api-report"),
     path("projects/<int:project_id>/agreement/", AgreementApi.as_view(), name="api-agreement"),
     path("projects/<int:project_id>/divergence/", DivergenceApi.as_view(), name="api-divergence"),
 ]

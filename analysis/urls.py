@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("p/<int:project_id>/analysis/", views.dashboard, name="analysis-dashboard"),
+    path("p/<int:project_id>/analysis/paper/", views.paper_view, name="analysis-paper"),
     path("p/<int:project_id>/analysis/refresh/", views.refresh, name="analysis-refresh"),
     path("p/<int:project_id>/analysis/review/", views.review, name="analysis-review"),
     path(

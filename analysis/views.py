@@ -22,7 +22,7 @@ from annotate.web import lead_project_for_page
 from core.errors import InvalidInput, NotFound
 from core.web import is_htmx
 
-from . import charts, selectors, snapshots
+from . import charts, report, selectors, snapshots
 from . import taxonomy as taxonomy_services
 
 
@@ -82,6 +82,23 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     if is_htmx(request):
         return render(request, "analysis/_partials/figures.html", context)
     return render(request, "analysis/dashboard.html", context)
+
+
+@login_required
+def paper_view(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The source paper's tables for this project, ready to paste (LaTeX) or download (CSV)."""
+    project = lead_project_for_page(request, project_id)
+    paper = report.project_report(project=project)
+    tables = [
+        {
+            "table": table,
+            "cells": [[report.shown(v) for v in row] for row in table.rows],
+            "latex": report.report_latex(table),
+        }
+        for table in (paper.tables if paper else [])
+    ]
+    context = {"project": project, "paper": paper, "tables": tables}
+    return render(request, "analysis/report.html", context)
 
 
 @login_required

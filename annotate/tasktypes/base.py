@@ -256,6 +256,29 @@ class MetricsData(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PaperTable:
+    """One table of the type's source paper, laid out from a project's figures (the JSON of
+    ``Figures.to_dict()``) for the paper view, ``/report/`` and its CSV."""
+
+    key: str
+    title: str
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "caption": self.caption,
+            "columns": list(self.columns),
+            "rows": [list(row) for row in self.rows],
+            "notes": list(self.notes),
+        }
+
+
 class TaskType:
     """Base class of the plug-ins; subclasses set the class attributes and override hooks."""
 
@@ -429,3 +452,7 @@ class TaskType:
     ) -> dict[str, Any]:
         """The source paper's metrics for one model run (``ModelFigures.metrics``)."""
         return {}
+
+    def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
+        """The source paper's tables laid out from a project's figures (their JSON form)."""
+        return []

@@ -15,12 +15,21 @@ from typing import Any
 from core.errors import FieldError
 from stats.preference import preference_agreement_status, scale_votes, vote_meaning
 
-from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummary, TaskType
+from ..base import (
+    AgreementField,
+    Demo,
+    DivergenceSpec,
+    ExportShape,
+    ItemSummary,
+    PaperTable,
+    TaskType,
+)
 from .adapters import ADAPTER_CONFIG, ADAPTERS
 from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .predictions import PREDICTIONS
+from .report import paper_tables
 from .schemas import PreferenceAnnotation, PreferenceConfig, PreferencePairItem, scale_of
 
 
@@ -183,3 +192,6 @@ class PreferencePair(TaskType):
 
     def demo(self) -> Demo:
         return DEMO
+
+    def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
+        return paper_tables(figures)
