@@ -7,7 +7,10 @@ from rest_framework.test import APIClient
 from annotate import services
 from annotate.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
-from tests.typebrowser import chromium_page  # noqa: F401  (the ``page`` fixture of the browser tests)
+from tests.typebrowser import (  # noqa: F401  (the ``page`` and ``phone`` fixtures of browser tests)
+    chromium_page,
+    phone_page,
+)
 
 
 @pytest.fixture

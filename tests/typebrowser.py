@@ -46,6 +46,22 @@ def chromium_page(monkeypatch):
             browser.close()
 
 
+PHONE = {"width": 375, "height": 740}
+
+
+@pytest.fixture(name="phone")
+def phone_page(page):
+    """A second page in the same browser that behaves like a phone: touch, no hover, 375 px."""
+    context = page.context.browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    phone = context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield phone
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
 def log_in_and_open(page: Page, base_url: str, project, username: str) -> None:
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)

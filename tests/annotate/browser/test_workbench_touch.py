@@ -6,29 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.annotate.browser.test_workbench_pages import SETUPS
-from tests.typebrowser import PASSWORD, TIMEOUT_MS, log_in_and_open
+from tests.typebrowser import PASSWORD, PHONE, log_in_and_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 375, "height": 740}
 
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def phone(page):
-    """A second page in the same browser that behaves like a phone: touch, no hover, 375 px."""
-    context = page.context.browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    phone_page = context.new_page()
-    errors: list[str] = []
-    phone_page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield phone_page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def open_on_phone(phone, live_server, task_type):
