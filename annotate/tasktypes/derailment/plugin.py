@@ -29,6 +29,7 @@ from ..base import (
     Demo,
     ExportShape,
     ItemSummary,
+    PaperTable,
     SetField,
     TaskType,
     unanimous_or_split,
@@ -38,6 +39,7 @@ from .adapters import github_derailment_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .predictions import PREDICTIONS
+from .report import paper_tables
 from .schemas import (
     DEFAULT_TONES,
     NEVER,
@@ -173,3 +175,6 @@ class Derailment(TaskType):
 
     def demo(self) -> Demo:
         return DEMO
+
+    def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
+        return paper_tables(figures)

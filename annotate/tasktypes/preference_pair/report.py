@@ -68,14 +68,13 @@ def models_table(figures: Mapping[str, Any]) -> PaperTable:
     for model in figures.get("models") or []:
         shares = model.get("winner_share_by_status") or {}
         metrics = model.get("metrics") or {}
-        side = metrics.get("accuracy_vs_majority_side")
         rows.append(
             [
                 model["model_name"],
                 model.get("auroc"),
                 model.get("auroc_n_diverging"),
                 model.get("auroc_n_agreeing"),
-                side.get("accuracy") if isinstance(side, Mapping) else side,
+                metrics.get("accuracy"),
             ]
             + [(shares.get(s) or {}).get("share") for s in statuses]
         )

@@ -20,12 +20,21 @@ from typing import Any
 
 from core.errors import FieldError, SchemaError
 
-from ..base import AgreementField, Demo, ExportShape, ItemSummary, TaskType, unanimous_or_split
+from ..base import (
+    AgreementField,
+    Demo,
+    ExportShape,
+    ItemSummary,
+    PaperTable,
+    TaskType,
+    unanimous_or_split,
+)
 from .adapters import simpletom_records
 from .analysis import agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .predictions import PREDICTIONS
+from .report import paper_tables
 from .schemas import CHOICE_KEYS, KIND_LABELS, TomAnnotation, TomConfig, TomItem, questions_in_order
 
 
@@ -208,3 +217,6 @@ class Tom(TaskType):
 
     def demo(self) -> Demo:
         return DEMO
+
+    def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
+        return paper_tables(figures)

@@ -24,13 +24,14 @@ from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
 
-from ..base import AgreementField, Demo, ExportShape, ImportSource, SetField, TaskType
+from ..base import AgreementField, Demo, ExportShape, ImportSource, PaperTable, SetField, TaskType
 from . import analysis
 from .adapters import visargs_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .media import resolver, zip_source
 from .predictions import PREDICTIONS
+from .report import paper_tables
 from .schemas import (
     IdentificationAnnotation,
     StructureAnnotation,
@@ -210,3 +211,6 @@ class VisualArgument(TaskType):
 
     def demo(self) -> Demo:
         return DEMO
+
+    def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
+        return paper_tables(figures)
