@@ -37,6 +37,7 @@ from . import analysis
 from .adapters import github_derailment_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .schemas import (
     DEFAULT_TONES,
@@ -60,6 +61,8 @@ class Derailment(TaskType):
     default_config = {"tones": DEFAULT_TONES, "tolerance": 1}
     config_schema = DerailmentConfig
     csv_json_columns = frozenset({"comments", "metadata", "reference"})
+    # An imported prediction may be P(derails) alone (value {}); the metrics apply the threshold.
+    score_only_predictions = True
 
     def validate_item(self, data: Mapping[str, Any]) -> dict[str, Any]:
         model = validate_model(self.item_schema, data)
@@ -96,6 +99,9 @@ class Derailment(TaskType):
     # --- import
     def adapters(self) -> dict[str, Any]:
         return {"github_derailment": github_derailment_records}
+
+    def prediction_adapters(self) -> dict[str, Any]:
+        return dict(PREDICTION_ADAPTERS)
 
     # --- annotator UI
     def annotator_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
