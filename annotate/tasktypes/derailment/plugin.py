@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
@@ -29,17 +29,20 @@ from ..base import (
     Demo,
     ExportShape,
     ItemSummary,
+    MetricsData,
+    RunPrediction,
     SetField,
     TaskType,
     unanimous_or_split,
 )
-from . import analysis
+from . import analysis, paper
 from .adapters import github_derailment_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .schemas import (
+    DEFAULT_THRESHOLD,
     DEFAULT_TONES,
     NEVER,
     DerailmentAnnotation,
@@ -58,7 +61,7 @@ class Derailment(TaskType):
     annotator_template = "annotate/tasktypes/derailment.html"
     annotator_scripts = ("js/derailment.js",)
     annotator_styles = ("css/derailment.css",)
-    default_config = {"tones": DEFAULT_TONES, "tolerance": 1}
+    default_config = {"tones": DEFAULT_TONES, "tolerance": 1, "threshold": DEFAULT_THRESHOLD}
     config_schema = DerailmentConfig
     csv_json_columns = frozenset({"comments", "metadata", "reference"})
     # An imported prediction may be P(derails) alone (value {}); the metrics apply the threshold.
@@ -179,3 +182,8 @@ class Derailment(TaskType):
 
     def demo(self) -> Demo:
         return DEMO
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)
