@@ -456,3 +456,14 @@ class TaskType:
     def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
         """The source paper's tables laid out from a project's figures (their JSON form)."""
         return []
+
+    # --- predictions import (``models_runtime.predictions_import``)
+    # Whether an imported prediction may carry a ``score`` and no ``value`` (stored as ``{}``;
+    # readers of a prediction's value must then treat each field as absent).
+    score_only_predictions: ClassVar[bool] = False
+
+    def prediction_adapters(self) -> dict[str, Adapter]:
+        """Named adapters of the predictions import (``?adapter=``): each turns a file's records
+        into rows ``{external_id, value?, score?, distribution?, details?}``, and may yield
+        ``(line, SchemaError)`` for a bad source row, as the item adapters do."""
+        return {}

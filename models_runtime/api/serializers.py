@@ -71,6 +71,17 @@ class ModelRunOut(serializers.ModelSerializer):
         return run.n_done / run.n_items if run.n_items else 1.0 if run.is_finished else 0.0
 
 
+class PredictionsImportOut(ModelRunOut):
+    """The imported run, with how many rows became predictions and how many were left out
+    because their ``external_id`` names no item (``?unknown=skip``)."""
+
+    n_predictions = serializers.IntegerField()
+    n_skipped_unknown = serializers.IntegerField()
+
+    class Meta(ModelRunOut.Meta):
+        fields = [*ModelRunOut.Meta.fields, "n_predictions", "n_skipped_unknown"]
+
+
 class PredictionOut(serializers.ModelSerializer):
     external_id = serializers.CharField(source="item.external_id")
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from annotate import selectors as annotate_selectors
 from annotate.models import Membership
 from core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from core.records import detect_format
 from models_runtime import predictions_import, predictors, runs, selectors
 from models_runtime.models import Predictor
 
@@ -142,13 +143,17 @@ class ModelRunPredictionsApi(ListAPIView):
 
 
 class PredictionsImportApi(APIView):
-    """Import predictions made outside as a finished model run."""
+    """Import predictions made outside as a finished model run: JSON Lines, a JSON array or CSV
+    (``?format=``, else the file name or content type, else sniffed), ``?adapter=`` one of the
+    task type's prediction adapters, ``?unknown=skip`` to leave out rows naming no item."""
 
     parser_classes = [MultiPartParser]
 
     @extend_schema(
         request={
             "application/x-ndjson": OpenApiTypes.STR,
+            "application/json": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.STR,
             "multipart/form-data": {
                 "type": "object",
                 "properties": {
@@ -160,24 +165,49 @@ class PredictionsImportApi(APIView):
         parameters=[
             OpenApiParameter(
                 "model", str, required=False, description="the model's name (or a multipart field)"
-            )
+            ),
+            OpenApiParameter("format", enum=["json", "jsonl", "csv"], required=False),
+            OpenApiParameter(
+                "adapter", str, required=False, description="a prediction adapter of the type"
+            ),
+            OpenApiParameter(
+                "unknown",
+                enum=list(predictions_import.UNKNOWN_CHOICES),
+                required=False,
+                description="rows naming no item: error (default, each listed) or skip (counted)",
+            ),
         ],
-        responses={201: s.ModelRunOut, 400: OpenApiTypes.OBJECT},
+        responses={201: s.PredictionsImportOut, 400: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = annotate_selectors.project_get(
             project_id=project_id, user=request.user, role=LEAD
         )
+        params = request.query_params
+        fmt = params.get("format")
         if (request.content_type or "").startswith("multipart/form-data"):
             upload = request.FILES.get("file")
             if upload is None:
                 raise InvalidInput(
                     "no file", detail=[FieldError("file", "attach the file as 'file'")]
                 )
-            stream, model = upload, request.data.get("model") or request.query_params.get("model")
+            stream, model = upload, request.data.get("model") or params.get("model")
+            fmt = fmt or detect_format(filename=upload.name, content_type=upload.content_type)
         else:
-            stream, model = request._request, request.query_params.get("model")
-        run = predictions_import.predictions_import(
-            project=project, model_name=model or "", stream=stream, created_by=request.user
+            stream, model = request._request, params.get("model")
+            fmt = fmt or detect_format(content_type=request.content_type)
+        result = predictions_import.predictions_import(
+            project=project,
+            model_name=model or "",
+            stream=stream,
+            fmt=fmt,
+            adapter=params.get("adapter") or None,
+            unknown=params.get("unknown") or "error",
+            created_by=request.user,
         )
-        return Response(s.ModelRunOut(run).data, status=status.HTTP_201_CREATED)
+        out = {
+            **s.ModelRunOut(result.run).data,
+            "n_predictions": result.n_predictions,
+            "n_skipped_unknown": result.n_skipped_unknown,
+        }
+        return Response(out, status=status.HTTP_201_CREATED)

@@ -76,7 +76,9 @@ def derailment_distance(c: float, k: float) -> float:
 
 
 def _derailment_position(value: Mapping[str, Any], payload: Mapping[str, Any]) -> float | None:
-    point = value.get("derailment_comment")
+    if "derailment_comment" not in value:
+        return None  # no point given (a score-only prediction), not "never derails"
+    point = value["derailment_comment"]
     if point is None:
         return NEVER_POSITION
     for position, comment in enumerate(payload.get("comments", [])):

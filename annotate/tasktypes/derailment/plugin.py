@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
@@ -29,18 +29,22 @@ from ..base import (
     Demo,
     ExportShape,
     ItemSummary,
+    MetricsData,
     PaperTable,
+    RunPrediction,
     SetField,
     TaskType,
     unanimous_or_split,
 )
-from . import analysis
+from . import analysis, paper
 from .adapters import github_derailment_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .report import paper_tables
 from .schemas import (
+    DEFAULT_THRESHOLD,
     DEFAULT_TONES,
     NEVER,
     DerailmentAnnotation,
@@ -59,9 +63,11 @@ class Derailment(TaskType):
     annotator_template = "annotate/tasktypes/derailment.html"
     annotator_scripts = ("js/derailment.js",)
     annotator_styles = ("css/derailment.css",)
-    default_config = {"tones": DEFAULT_TONES, "tolerance": 1}
+    default_config = {"tones": DEFAULT_TONES, "tolerance": 1, "threshold": DEFAULT_THRESHOLD}
     config_schema = DerailmentConfig
     csv_json_columns = frozenset({"comments", "metadata", "reference"})
+    # An imported prediction may be P(derails) alone (value {}); the metrics apply the threshold.
+    score_only_predictions = True
 
     def validate_item(self, data: Mapping[str, Any]) -> dict[str, Any]:
         model = validate_model(self.item_schema, data)
@@ -98,6 +104,9 @@ class Derailment(TaskType):
     # --- import
     def adapters(self) -> dict[str, Any]:
         return {"github_derailment": github_derailment_records}
+
+    def prediction_adapters(self) -> dict[str, Any]:
+        return dict(PREDICTION_ADAPTERS)
 
     # --- annotator UI
     def annotator_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,3 +187,8 @@ class Derailment(TaskType):
 
     def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
         return paper_tables(figures)
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)

@@ -33,6 +33,7 @@ DEFAULT_TONES = [
     "Threat",
 ]
 MAX_COMMENTS = 2000
+DEFAULT_THRESHOLD = 0.5  # P(derails) from which a prediction says "derails" (config.threshold)
 NEVER = "never"  # the derailment label of "never derails" in distributions and exports
 
 
@@ -170,7 +171,8 @@ Tone = Annotated[StrictStr, AfterValidator(not_blank)]
 
 class DerailmentConfig(BaseModel):
     """``tones``: distinct non-empty labels offered per comment; ``tolerance``: the window, in
-    comments, of agreement on the derailment point. Other keys are kept as they are."""
+    comments, of agreement on the derailment point; ``threshold``: the P(derails) from which a
+    model's prediction counts as "derails" in its metrics (0 to 1). Other keys are kept."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -178,3 +180,6 @@ class DerailmentConfig(BaseModel):
         default_factory=lambda: list(DEFAULT_TONES)
     )
     tolerance: StrictInt = Field(default=1, ge=0)
+    threshold: float = Field(
+        default=DEFAULT_THRESHOLD, ge=0.0, le=1.0, strict=True, allow_inf_nan=False
+    )
