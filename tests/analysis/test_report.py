@@ -91,3 +91,47 @@ def test_the_page_shows_the_tables(voted_project, client):
     assert "Agreement statuses" in page
     assert "0.2857" in page
     assert "Download LaTeX" in page
+
+
+def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
+    """Threads with reference labels, the paper's one-row-per-thread prediction CSV (``ltm``),
+    and the paper view's P/R/F1 against scikit-learn on the same labels and scores."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    from annotate import services
+    from tests.conftest import jsonl
+    from tests.typedata import thread_record
+
+    lead = UserFactory(username="lead")
+    project = services.project_create(name="ltm", task_type="derailment", created_by=lead)
+    truth = [True, True, True, False, False, False, False, True, False, True]
+    scores = [0.91, 0.55, 0.20, 0.61, 0.10, 0.49, 0.50, 0.05, 0.30, 0.77]
+    records = []
+    for n, toxic in enumerate(truth):
+        record = thread_record(n, external_id=str(1000 + n))
+        record["reference"] = {
+            "source": "paper",
+            "value": {
+                "toxic": toxic,
+                "toxic_comment": f"t{n}c3" if toxic else None,
+                "derailment_comment": None,
+            },
+        }
+        records.append(record)
+    services.items_import(project=project, stream=jsonl(records), fmt="jsonl")
+    csv_body = "issue_id,possibility_toxic,true_label\n" + "".join(
+        f"{1000 + n},{p},{int(t)}\n" for n, (p, t) in enumerate(zip(scores, truth, strict=True))
+    )
+    response = api(lead).post(
+        f"/api/v1/projects/{project.pk}/predictions/?model=LtM&adapter=ltm",
+        csv_body.encode(),
+        content_type="text/csv",
+    )
+    assert response.status_code == 201, response.content
+    body = api(lead).get(report_url(project)).json()
+    (row,) = {t["key"]: t for t in body["tables"]}["vs_reference"]["rows"]
+    predicted = [p >= 0.5 for p in scores]
+    p, r, f, _ = precision_recall_fscore_support(truth, predicted, average="binary")
+    assert row[0:2] == ["LtM", 0.5]
+    assert row[2:6] == pytest.approx([p, r, f, accuracy_score(truth, predicted)])
+    assert row[6] == 10
