@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from annotate.tasktypes import get_task_type
 from core.spreadsheet import csv_safe
 
 from .figures.types import Figures
@@ -115,6 +116,14 @@ def models_table(figures: Figures) -> Table:
     return columns, rows
 
 
+def paper_table(figures: Figures) -> Table:
+    """The source paper's figures, humans and each run, as the task type lays them out
+    (``TaskType.paper_table``); no columns for a type without any."""
+    plugin = get_task_type(figures.project.task_type)
+    runs = [(f"{run.model_name} #{run.run_id}", run.metrics) for run in figures.models]
+    return plugin.paper_table(figures.paper, runs)
+
+
 def status_table(report: DivergenceReport) -> Table:
     return ["status", "n_items"], [[status, n] for status, n in report.status_counts.items()]
 
@@ -135,6 +144,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "annotators": annotators_table,
     "pairwise": pairwise_table,
     "models": models_table,
+    "paper": paper_table,
     "progress": progress_table,
     "sets": sets_table,
 }

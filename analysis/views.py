@@ -22,7 +22,7 @@ from annotate.web import lead_project_for_page
 from core.errors import InvalidInput, NotFound
 from core.web import is_htmx
 
-from . import charts, selectors, snapshots
+from . import charts, selectors, snapshots, tables
 from . import taxonomy as taxonomy_services
 
 
@@ -60,6 +60,9 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
             pairwise.n_common,
             title="Pairwise agreement between annotators",
         )
+    paper_columns, paper_rows = tables.paper_table(figures)
+    if paper_rows:
+        context["paper_table"] = {"columns": paper_columns, "rows": paper_rows}
     if figures.divergence:
         summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary

@@ -21,3 +21,13 @@ def pct(value: Any) -> str:
     if value is None or value == "":  # missing keys render as ""
         return "–"
     return f"{100 * float(value):.0f}%"
+
+
+@register.filter
+def cell(value: Any) -> str:
+    """A table cell of a type's own table: three decimals for a float, a dash when undefined."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

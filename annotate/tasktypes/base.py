@@ -296,6 +296,13 @@ class TaskType:
         """Rules that need the project's configuration or the item; none by default."""
         return []
 
+    def validate_prediction(
+        self, value: Any, *, config: Mapping[str, Any], payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A model's prediction value as stored: an annotation's rules by default. A type whose
+        predictions may leave parts unanswered (a reply that did not parse) relaxes them."""
+        return self.validate_annotation(value, config=config, payload=payload)
+
     def config(self, project_config: Mapping[str, Any]) -> dict[str, Any]:
         return {**self.default_config, **project_config}
 
@@ -429,3 +436,11 @@ class TaskType:
     ) -> dict[str, Any]:
         """The source paper's metrics for one model run (``ModelFigures.metrics``)."""
         return {}
+
+    def paper_table(
+        self, paper: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> tuple[list[str], list[list[Any]]]:
+        """The source paper's figures as one table (the dashboard's section and the analysis
+        CSV ``table=paper``): from ``paper`` (``paper_figures``) and each run's ``(name,
+        metrics)`` (``model_metrics``). Columns and rows of JSON scalars; none by default."""
+        return [], []

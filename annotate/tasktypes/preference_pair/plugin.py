@@ -8,14 +8,24 @@ responses in a random left/right order, stored per assignment as ``shown_order``
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
 from core.errors import FieldError
 from stats.preference import preference_agreement_status, scale_votes, vote_meaning
 
-from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummary, TaskType
+from ..base import (
+    AgreementField,
+    Demo,
+    DivergenceSpec,
+    ExportShape,
+    ItemSummary,
+    MetricsData,
+    RunPrediction,
+    TaskType,
+)
+from . import paper
 from .adapters import ADAPTER_CONFIG, ADAPTERS
 from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
 from .demo import DEMO
@@ -180,6 +190,16 @@ class PreferencePair(TaskType):
             return None
         chosen = "a" if vote < 0 else "b"
         return "left" if shown_order["left"] == chosen else "right"
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)
+
+    def paper_table(
+        self, paper_figures: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> tuple[list[str], list[list[Any]]]:
+        return paper.paper_table(paper_figures, models)
 
     def demo(self) -> Demo:
         return DEMO
