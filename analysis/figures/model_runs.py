@@ -38,17 +38,14 @@ def model_figures(
     metrics_data: MetricsData,
 ) -> list[ModelFigures]:
     runs = done_model_runs(project=project)
-    plugin = get_task_type(project.task_type)
-    has_metrics = type(plugin).model_metrics is not TaskType.model_metrics
-    if not runs:
+    if not runs or not rd.fields:
         return []
-    if not rd.fields:
-        # No human labels: only the type's metrics (against the items' own gold, say).
-        return [_metrics_only(run, plugin, metrics_data) for run in runs] if has_metrics else []
     index = rd.item_index()
     primary = primary_field(rd)
     assert primary is not None
     majority = majority_vote(primary.data)
+    plugin = get_task_type(project.task_type)
+    has_metrics = type(plugin).model_metrics is not TaskType.model_metrics
     needs_payload = any(fd.field.extract is not None for fd in rd.fields.values())
     out = []
     for run in runs:
@@ -126,17 +123,3 @@ def model_figures(
             )
         )
     return out
-
-
-def _metrics_only(run: Any, plugin: TaskType, metrics_data: MetricsData) -> ModelFigures:
-    predictions = run_prediction_rows(run=run)
-    return ModelFigures(
-        run_id=run.pk,
-        model_name=run.model_name,
-        source=run.source,
-        n_predictions=len(predictions),
-        accuracy_vs_majority=None,
-        n_compared=0,
-        fields=[],
-        metrics=plugin.model_metrics(metrics_data, predictions),
-    )
