@@ -120,7 +120,7 @@ def paper_table(figures: Figures) -> Table:
     """The source paper's figures, humans and each run, as the task type lays them out
     (``TaskType.paper_table``); no columns for a type without any."""
     plugin = get_task_type(figures.project.task_type)
-    runs = [(f"{run.model_name} #{run.run_id}", run.metrics) for run in figures.models]
+    runs = [(run.run_id, run.model_name, run.metrics) for run in figures.models]
     return plugin.paper_table(figures.paper, runs)
 
 

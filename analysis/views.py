@@ -61,8 +61,14 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
             title="Pairwise agreement between annotators",
         )
     paper_columns, paper_rows = tables.paper_table(figures)
-    if paper_rows:
-        context["paper_table"] = {"columns": paper_columns, "rows": paper_rows}
+    if paper_rows:  # run_id, who, ...: shown as "who #run_id"
+        context["paper_table"] = {
+            "columns": paper_columns[1:],
+            "rows": [
+                [who if run_id is None else f"{who} #{run_id}", *rest]
+                for run_id, who, *rest in paper_rows
+            ],
+        }
     if figures.divergence:
         summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary

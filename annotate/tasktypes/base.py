@@ -438,9 +438,10 @@ class TaskType:
         return {}
 
     def paper_table(
-        self, paper: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+        self, paper: Mapping[str, Any], models: Sequence[tuple[int, str, Mapping[str, Any]]]
     ) -> tuple[list[str], list[list[Any]]]:
         """The source paper's figures as one table (the dashboard's section and the analysis
-        CSV ``table=paper``): from ``paper`` (``paper_figures``) and each run's ``(name,
-        metrics)`` (``model_metrics``). Columns and rows of JSON scalars; none by default."""
+        CSV ``table=paper``): from ``paper`` (``paper_figures``) and each run's ``(run id, model
+        name, metrics)`` (``model_metrics``). Columns and rows of JSON scalars, the first two
+        columns ``run_id`` (``None`` on the humans' rows) and ``who``; none by default."""
         return [], []

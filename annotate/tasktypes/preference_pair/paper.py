@@ -70,20 +70,29 @@ def model_metrics(data: MetricsData, predictions: Sequence[RunPrediction]) -> di
     }
 
 
-PAPER_COLUMNS = ["who", "pairs", "accuracy", "correct", "n", "n_no_majority", "n_without_side"]
+PAPER_COLUMNS = [
+    "run_id",
+    "who",
+    "pairs",
+    "accuracy",
+    "correct",
+    "n",
+    "n_no_majority",
+    "n_without_side",
+]
 
 
 def paper_table(
-    paper: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+    paper: Mapping[str, Any], models: Sequence[tuple[int, str, Mapping[str, Any]]]
 ) -> tuple[list[str], list[list[Any]]]:
     """Each run's accuracy against the human majority side: all pairs, and decisive ones."""
     rows: list[list[Any]] = []
-    for name, metrics in models:
+    for run_id, name, metrics in models:
         if "n_no_majority" not in metrics:
             continue
         for label, cell in (("all", metrics), ("A or B majority", metrics.get("decisive", {}))):
             rows.append(
-                [name, label, cell.get("accuracy"), cell.get("correct"), cell.get("n")]
+                [run_id, name, label, cell.get("accuracy"), cell.get("correct"), cell.get("n")]
                 + [metrics["n_no_majority"], metrics["n_without_side"]]
             )
     return PAPER_COLUMNS, rows

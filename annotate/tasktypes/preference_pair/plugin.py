@@ -197,7 +197,9 @@ class PreferencePair(TaskType):
         return paper.model_metrics(data, predictions)
 
     def paper_table(
-        self, paper_figures: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+        self,
+        paper_figures: Mapping[str, Any],
+        models: Sequence[tuple[int, str, Mapping[str, Any]]],
     ) -> tuple[list[str], list[list[Any]]]:
         return paper.paper_table(paper_figures, models)
 

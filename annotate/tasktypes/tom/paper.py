@@ -145,11 +145,21 @@ def paper_figures(data: MetricsData) -> dict[str, Any]:
     }
 
 
-PAPER_COLUMNS = ["who", "kind", "accuracy", "correct", "n", "na_frac", "unparsed", "asked"]
+PAPER_COLUMNS = [
+    "run_id",
+    "who",
+    "kind",
+    "accuracy",
+    "correct",
+    "n",
+    "na_frac",
+    "unparsed",
+    "asked",
+]
 
 
 def paper_table(
-    paper: Mapping[str, Any], models: Sequence[tuple[str, Mapping[str, Any]]]
+    paper: Mapping[str, Any], models: Sequence[tuple[int, str, Mapping[str, Any]]]
 ) -> tuple[list[str], list[list[Any]]]:
     """The humans' rows (each answer, majority) then each run's, per kind and overall."""
     rows: list[list[Any]] = []
@@ -166,16 +176,16 @@ def paper_table(
             for kind in kinds:
                 cell = part(paper, kind).get(key, {})
                 rows.append(
-                    [who, kind_label(kind), cell.get("accuracy"), cell.get("correct")]
+                    [None, who, kind_label(kind), cell.get("accuracy"), cell.get("correct")]
                     + [cell.get("n"), None, None, None]
                 )
-    for name, metrics in models:
+    for run_id, name, metrics in models:
         if not metrics.get("per_kind"):
             continue
         for kind in kinds:
             cell = part(metrics, kind)
             rows.append(
-                [name, kind_label(kind)]
+                [run_id, name, kind_label(kind)]
                 + [cell.get(c) for c in ("accuracy", "correct", "n", "na_frac", "unparsed")]
                 + [cell.get("asked")]
             )

@@ -299,18 +299,20 @@ def test_end_to_end_from_simpletom_files(tproject, client, lead):
     }
 
     columns, rows = tables.paper_table(figures)
-    assert columns[:3] == ["who", "kind", "accuracy"]
+    assert columns[:4] == ["run_id", "who", "kind", "accuracy"]
     assert len(rows) == 4 * 3  # humans each, humans majority, the run: 3 kinds + overall
-    assert rows[-1][:2] == [f"gpt-x #{run.pk}", "Overall"]
-    assert rows[-1][2] == pytest.approx(4 / 6)
+    assert rows[0][:3] == [None, "humans (each answer)", "Mental state"]
+    assert rows[-1][:3] == [run.pk, "gpt-x", "Overall"]
+    assert rows[-1][3] == pytest.approx(4 / 6)
 
     client.force_login(lead)
     agreement = reverse("api-agreement", args=[tproject.pk])
     csv = client.get(agreement + "?format=csv&table=paper").content.decode()
-    assert csv.splitlines()[0] == "who,kind,accuracy,correct,n,na_frac,unparsed,asked"
+    assert csv.splitlines()[0] == "run_id,who,kind,accuracy,correct,n,na_frac,unparsed,asked"
     assert "gpt-x" in csv
     html = client.get(reverse("analysis-dashboard", args=[tproject.pk])).content.decode()
     assert "The source paper's figures" in html and "Mental state" in html
+    assert f"<td>gpt-x #{run.pk}</td><td>Overall</td>" in html
 
 
 def test_model_metrics_without_human_labels(tproject):
