@@ -70,6 +70,18 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def shown_tables(tables: list[PaperTable]) -> list[dict[str, Any]]:
+    """Each table with its cells as shown and its LaTeX: what the templates render."""
+    return [
+        {
+            "table": table,
+            "cells": [[shown(v) for v in row] for row in table.rows],
+            "latex": report_latex(table),
+        }
+        for table in tables
+    ]
+
+
 def report_csv(tables: list[PaperTable]) -> str:
     """Every table, one after another: its title on a line, its header, its rows, a blank line.
     Numbers at full precision; cells that a spreadsheet would run as formulas neutralised."""

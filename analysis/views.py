@@ -60,6 +60,9 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
             pairwise.n_common,
             title="Pairwise agreement between annotators",
         )
+    context["paper_tables"] = report.shown_tables(
+        get_task_type(project.task_type).paper_tables(figures.to_dict())
+    )
     if figures.divergence:
         summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary
@@ -89,14 +92,7 @@ def paper_view(request: HttpRequest, project_id: int) -> HttpResponse:
     """The source paper's tables for this project, ready to paste (LaTeX) or download (CSV)."""
     project = lead_project_for_page(request, project_id)
     paper = report.project_report(project=project)
-    tables = [
-        {
-            "table": table,
-            "cells": [[report.shown(v) for v in row] for row in table.rows],
-            "latex": report.report_latex(table),
-        }
-        for table in (paper.tables if paper else [])
-    ]
+    tables = report.shown_tables(paper.tables if paper else [])
     context = {"project": project, "paper": paper, "tables": tables}
     return render(request, "analysis/report.html", context)
 

@@ -171,7 +171,7 @@ def _read_rows(
             pass  # a score-only row: the value stays {} (the type reads its score)
         elif item is not None:
             try:
-                value = plugin.validate_annotation(
+                value = plugin.validate_prediction(
                     raw_value, config=project.config, payload=item.payload
                 )
             except SchemaError as exc:

@@ -13,6 +13,16 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 
+def sorted_keys(value: Any) -> Any:
+    """A type-defined JSON value (``ModelFigures.metrics``, ``Figures.paper``) with every
+    mapping's keys sorted: the same order computed and read back from a JSONB snapshot."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class ProjectRef:
     id: int
@@ -296,7 +306,7 @@ class ModelFigures:
                 n_diverging_predicted=self.n_diverging_predicted,
             )
         if self.metrics:
-            d["metrics"] = self.metrics
+            d["metrics"] = sorted_keys(self.metrics)
         return d
 
     @classmethod
@@ -343,7 +353,7 @@ class Figures:
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "set_fields": [f.to_dict() for f in self.set_fields],
             "models": [m.to_dict() for m in self.models],
-            **({"paper": self.paper} if self.paper else {}),
+            **({"paper": sorted_keys(self.paper)} if self.paper else {}),
         }
 
     @classmethod

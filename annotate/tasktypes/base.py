@@ -319,6 +319,13 @@ class TaskType:
         """Rules that need the project's configuration or the item; none by default."""
         return []
 
+    def validate_prediction(
+        self, value: Any, *, config: Mapping[str, Any], payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A model's prediction value as stored: an annotation's rules by default. A type whose
+        predictions may leave parts unanswered (a reply that did not parse) relaxes them."""
+        return self.validate_annotation(value, config=config, payload=payload)
+
     def config(self, project_config: Mapping[str, Any]) -> dict[str, Any]:
         return {**self.default_config, **project_config}
 

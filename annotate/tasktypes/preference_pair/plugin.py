@@ -8,7 +8,7 @@ responses in a random left/right order, stored per assignment as ``shown_order``
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
@@ -21,9 +21,12 @@ from ..base import (
     DivergenceSpec,
     ExportShape,
     ItemSummary,
+    MetricsData,
     PaperTable,
+    RunPrediction,
     TaskType,
 )
+from . import paper
 from .adapters import ADAPTER_CONFIG, ADAPTERS
 from .analysis import PREFERENCE_DIVERGENCE, agreement_fields
 from .demo import DEMO
@@ -189,6 +192,11 @@ class PreferencePair(TaskType):
             return None
         chosen = "a" if vote < 0 else "b"
         return "left" if shown_order["left"] == chosen else "right"
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)
 
     def demo(self) -> Demo:
         return DEMO

@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.errors import FieldError, SchemaError
+from core.errors import FieldError, SchemaError, validate_model
 
 from ..base import (
     AgreementField,
     Demo,
     ExportShape,
     ItemSummary,
+    MetricsData,
     PaperTable,
+    RunPrediction,
     TaskType,
     unanimous_or_split,
 )
+from . import paper
 from .adapters import simpletom_records
 from .analysis import agreement_fields
 from .demo import DEMO
 from .export import EXPORT_SHAPES
+from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .report import paper_tables
 from .schemas import CHOICE_KEYS, KIND_LABELS, TomAnnotation, TomConfig, TomItem, questions_in_order
@@ -78,33 +82,27 @@ class Tom(TaskType):
     def check_annotation(
         self, value: dict[str, Any], *, config: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> list[FieldError]:
-        questions = {q["id"]: q for q in payload.get("questions", [])}
-        errors = []
-        for question_id, question in questions.items():
-            labels = [choice["label"] for choice in question["choices"]]
-            answer = value["answers"].get(question_id)
-            if answer is None:
-                errors.append(
-                    FieldError(f"value.answers.{question_id}", "required: answer every question")
-                )
-            elif answer not in labels:
-                errors.append(
-                    FieldError(
-                        f"value.answers.{question_id}",
-                        f"{answer!r} is not a choice of this question ({', '.join(labels)})",
-                    )
-                )
-        for field in ("answers", "confidence"):
-            for question_id in value[field]:
-                if question_id not in questions:
-                    errors.append(
-                        FieldError(f"value.{field}.{question_id}", "not a question of this item")
-                    )
-        return errors
+        return _answer_errors(value, payload, every_question=True)
+
+    def validate_prediction(
+        self, value: Any, *, config: Mapping[str, Any], payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A model may leave a question unanswered (its reply did not parse: the prediction's
+        ``details.unparsed``); what it answers must be a choice of a question of the item."""
+        cleaned = validate_model(self.annotation_schema, value, prefix="value.").model_dump(
+            mode="json"
+        )
+        errors = _answer_errors(cleaned, payload, every_question=False)
+        if errors:
+            raise SchemaError(errors)
+        return cleaned
 
     # --- import
     def adapters(self) -> dict[str, Any]:
         return {"simpletom": simpletom_records}
+
+    def prediction_adapters(self) -> dict[str, Any]:
+        return dict(PREDICTION_ADAPTERS)
 
     # --- annotator UI
     def annotator_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,8 +213,47 @@ class Tom(TaskType):
     def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
         return agreement_fields()
 
+    def paper_figures(self, data: MetricsData) -> dict[str, Any]:
+        return paper.paper_figures(data)
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)
+
     def demo(self) -> Demo:
         return DEMO
 
     def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
         return paper_tables(figures)
+
+
+def _answer_errors(
+    value: Mapping[str, Any], payload: Mapping[str, Any], *, every_question: bool
+) -> list[FieldError]:
+    """Each answer a choice of its question, no answer or confidence for a question the item
+    does not have; with ``every_question``, every question answered."""
+    questions = {q["id"]: q for q in payload.get("questions", [])}
+    errors = []
+    for question_id, question in questions.items():
+        labels = [choice["label"] for choice in question["choices"]]
+        answer = value["answers"].get(question_id)
+        if answer is None:
+            if every_question:
+                errors.append(
+                    FieldError(f"value.answers.{question_id}", "required: answer every question")
+                )
+        elif answer not in labels:
+            errors.append(
+                FieldError(
+                    f"value.answers.{question_id}",
+                    f"{answer!r} is not a choice of this question ({', '.join(labels)})",
+                )
+            )
+    for field in ("answers", "confidence"):
+        for question_id in value[field]:
+            if question_id not in questions:
+                errors.append(
+                    FieldError(f"value.{field}.{question_id}", "not a question of this item")
+                )
+    return errors
