@@ -489,5 +489,6 @@ def annotation_export_batches(
             rows = cursor.fetchall()
         if not rows:
             return
-        yield {name: list(values) for name, values in zip(columns, zip(*rows, strict=True), strict=True)}
+        by_column = zip(*rows, strict=True)
+        yield {name: list(values) for name, values in zip(columns, by_column, strict=True)}
         after = rows[-1][0]
