@@ -14,18 +14,18 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from annotate import hooks
-from annotate.models import Item, Project
+from annotate.models import Project
 from annotate.selectors import (
     annotation_export_batches,
     annotation_export_lines,
-    annotations_for_aggregates,
     annotator_users,
-    keyset_chunks,
+    item_export_chunks,
 )
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
@@ -253,27 +253,45 @@ def annotation_rows(
     return AnnotationRows(project, identities=identities, include_flagged=include_flagged)
 
 
+@dataclass(frozen=True, slots=True)
+class ExportItem:
+    """An item as the export reads it (the fields the shapes use, not a model instance)."""
+
+    pk: int
+    external_id: str
+    payload: dict[str, Any]
+    is_gold: bool
+    gold_value: Any
+
+
 def item_records(
     project: Project, *, identities: bool = False, include_flagged: bool = False
-) -> Iterator[tuple[Item, list[dict[str, Any]], ItemSummary]]:
+) -> Iterator[tuple[ExportItem, list[dict[str, Any]], ItemSummary]]:
     """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
 
-    Flagged annotators' labels are left out unless ``include_flagged``.
+    Flagged annotators' labels are left out unless ``include_flagged``. Two queries per chunk
+    of ``CHUNK`` items (the items, then their labels), read without model instances.
     """
     plugin = get_task_type(project.task_type)
-    name = _annotator_namer(project, identities)
-    annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
-    for items in keyset_chunks(Item.objects.filter(project=project), chunk_size=CHUNK):
-        labels: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        rows = (
-            annotations.filter(item__in=[item.pk for item in items])
-            .order_by("item_id", "pk")
-            .values_list("item_id", "annotator_id", "annotator__username", "value")
-        )
-        for item_id, user_id, username, value in rows:
-            labels[item_id].append({"annotator": name(user_id, username), "value": value})
-        for item in items:
-            item_labels = labels.get(item.pk, [])
+    user_ids, names = _annotator_names(
+        project, identities=identities, include_flagged=include_flagged
+    )
+    loads = json.loads
+    for items, labels in item_export_chunks(
+        project_id=project.pk, user_ids=user_ids, names=names, chunk_size=CHUNK
+    ):
+        by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for item_id, name, value in labels:
+            by_item[item_id].append({"annotator": name, "value": loads(value)})
+        for pk, external_id, payload, is_gold, gold_value in items:
+            item_labels = by_item.get(pk, [])
+            item = ExportItem(
+                pk=pk,
+                external_id=external_id,
+                payload=loads(payload),
+                is_gold=is_gold,
+                gold_value=None if gold_value is None else loads(gold_value),
+            )
             values = [label["value"] for label in item_labels]
             yield item, item_labels, plugin.summarize(values, config=project.config)
 
@@ -307,7 +325,7 @@ def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 def _item_row(
     plugin: Any,
-    item: Item,
+    item: ExportItem,
     labels: list[dict[str, Any]],
     summary: ItemSummary,
 ) -> dict[str, Any]:
