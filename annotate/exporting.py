@@ -230,9 +230,10 @@ def _regrouped(
     lines: Iterable[bytes], *, progress: Callable[[int], Any], header: bytes = b""
 ) -> Iterator[bytes]:
     """``header``, then rows' lines, gathered into chunks of about ``FLUSH_BYTES``."""
-    yield header
     buffer: list[bytes] = []
     size = 0
+    if header:
+        yield header
     for line in lines:
         buffer.append(line)
         size += len(line)
