@@ -14,13 +14,19 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 from annotate import hooks
-from annotate.models import Item, Project
-from annotate.selectors import annotations_for_aggregates, keyset_chunks
+from annotate.models import Project
+from annotate.selectors import (
+    annotation_export_batches,
+    annotation_export_lines,
+    annotator_users,
+    item_export_chunks,
+)
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
 from core.errors import FieldError, InvalidInput
@@ -92,17 +98,31 @@ def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str],
     return pseudonym
 
 
-def annotation_rows(
-    project: Project, *, identities: bool = False, include_flagged: bool = False
-) -> Iterator[dict[str, Any]]:
-    name = _annotator_namer(project, identities)
-    annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
-    fields = (
-        "pk",
-        "item__external_id",
+def _annotator_names(
+    project: Project, *, identities: bool, include_flagged: bool
+) -> tuple[list[int], list[str]]:
+    """(user ids, names) of everyone who annotated ``project``: usernames or pseudonyms, hashed
+    once each here so that PostgreSQL can join them to the rows. Flagged annotators are left out
+    unless ``include_flagged`` (the join then drops their rows)."""
+    user_ids, names = [], []
+    for user_id, username in annotator_users(project=project, include_flagged=include_flagged):
+        user_ids.append(user_id)
+        names.append(
+            username if identities else annotator_pseudonym(project_id=project.pk, user_id=user_id)
+        )
+    return user_ids, names
+
+
+class AnnotationRows:
+    """The ``annotations`` shape: iterable as row dicts like every shape, and written by
+    ``export_bytes`` straight from PostgreSQL (``COPY ... TO STDOUT`` for JSON Lines and CSV, one
+    columnar fetch per Parquet row group) instead of through Python dicts."""
+
+    columns = (
+        "annotation_id",
+        "external_id",
         "item_id",
-        "annotator_id",
-        "annotator__username",
+        "annotator",
         "value",
         "shown_order",
         "time_spent_ms",
@@ -110,60 +130,169 @@ def annotation_rows(
         "created_at",
         "updated_at",
     )
-    last_pk = 0
-    while True:
-        chunk = list(annotations.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:CHUNK])
-        if not chunk:
-            return
-        for (
-            pk,
-            external_id,
-            item_id,
-            user_id,
-            username,
-            value,
-            shown,
-            spent,
-            version,
-            c,
-            u,
-        ) in chunk:
-            yield {
-                "annotation_id": pk,
-                "external_id": external_id,
-                "item_id": item_id,
-                "annotator": name(user_id, username),
-                "value": value,
-                "shown_order": shown,
-                "time_spent_ms": spent,
-                "version": version,
-                "created_at": c.isoformat(),
-                "updated_at": u.isoformat(),
-            }
-        last_pk = chunk[-1][0]
+
+    def __init__(self, project: Project, *, identities: bool, include_flagged: bool) -> None:
+        self.project = project
+        self.identities = identities
+        self.include_flagged = include_flagged
+
+    def _names(self) -> tuple[list[int], list[str]]:
+        return _annotator_names(
+            self.project, identities=self.identities, include_flagged=self.include_flagged
+        )
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        user_ids, names = self._names()
+        for batch in annotation_export_batches(
+            project_id=self.project.pk, user_ids=user_ids, names=names, batch_rows=CHUNK
+        ):
+            for row in zip(*(batch[column] for column in self.columns), strict=True):
+                record = dict(zip(self.columns, row, strict=True))
+                record["value"] = json.loads(record["value"])
+                record["shown_order"] = json.loads(record["shown_order"])
+                yield record
+
+    def encoded(self, fmt: str, *, progress: Callable[[int], Any]) -> Iterator[bytes]:
+        """The shape in ``fmt``; ``progress(n)`` after every ``n`` rows."""
+        user_ids, names = self._names()
+        if fmt == "parquet":
+            return self._parquet(user_ids, names, progress=progress)
+        lines = annotation_export_lines(
+            project_id=self.project.pk, user_ids=user_ids, names=names, fmt=fmt
+        )
+        if fmt == "csv":
+            header = (",".join(self.columns) + "\r\n").encode()
+            return _regrouped(self._csv_lines(lines), progress=progress, header=header)
+        return _regrouped(lines, progress=progress)
+
+    def _csv_lines(self, parts: Iterator[Any]) -> Iterator[bytes]:
+        # PostgreSQL writes the scalar cells (formula-safe and quoted); the JSON cells get their
+        # keys sorted here, as in every CSV of the platform.
+        cell = _JsonCells(csv=True)
+        for before, value, shown, after in parts:
+            yield f"{before},{cell(value)},{cell(shown)},{after}\r\n".encode()
+
+    def _parquet(
+        self,
+        user_ids: list[int],
+        names: list[str],
+        *,
+        progress: Callable[[int], Any],
+        batch_rows: int = 20_000,
+    ) -> Iterator[bytes]:
+        import pyarrow as pa
+
+        flat = _JsonCells(csv=False)
+
+        def tables() -> Iterator[Any]:
+            for batch in annotation_export_batches(
+                project_id=self.project.pk, user_ids=user_ids, names=names, batch_rows=batch_rows
+            ):
+                batch["value"] = [flat(text) for text in batch["value"]]
+                batch["shown_order"] = [flat(text) for text in batch["shown_order"]]
+                yield pa.table({column: pa.array(batch[column]) for column in self.columns})
+                progress(len(batch["value"]))
+
+        return _parquet_tables(tables())
+
+
+class _JsonCells:
+    """A JSON value as PostgreSQL gives it (``jsonb::text``) turned into what the Python writers
+    make of it: keys sorted (``_flat``), and for CSV formula-safe and quoted as the csv module
+    quotes. Cached: a project's values repeat (votes, shown orders), and the cache is bounded."""
+
+    LIMIT = 50_000
+
+    def __init__(self, *, csv: bool) -> None:
+        self.as_csv = csv
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        found = self.cache.get(text)
+        if found is None:
+            found = self._convert(text)
+            if len(self.cache) >= self.LIMIT:
+                self.cache.clear()
+            self.cache[text] = found
+        return found
+
+    def _convert(self, text: str) -> Any:
+        value = _flat(json.loads(text))
+        if not self.as_csv:
+            return value
+        out = io.StringIO()
+        # Two cells, so that an empty one is written as the csv module writes it mid-row.
+        csv.writer(out).writerow([csv_safe(value), ""])
+        return out.getvalue()[: -len(",\r\n")]
+
+
+def _regrouped(
+    lines: Iterable[bytes], *, progress: Callable[[int], Any], header: bytes = b""
+) -> Iterator[bytes]:
+    """``header``, then rows' lines, gathered into chunks of about ``FLUSH_BYTES``."""
+    buffer: list[bytes] = []
+    size = 0
+    if header:
+        yield header
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= FLUSH_BYTES:
+            yield b"".join(buffer)
+            progress(len(buffer))
+            buffer.clear()
+            size = 0
+    if buffer:
+        yield b"".join(buffer)
+        progress(len(buffer))
+
+
+def annotation_rows(
+    project: Project, *, identities: bool = False, include_flagged: bool = False
+) -> AnnotationRows:
+    """The ``annotations`` shape: one row per annotation, in id order (see ``AnnotationRows``)."""
+    return AnnotationRows(project, identities=identities, include_flagged=include_flagged)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportItem:
+    """An item as the export reads it (the fields the shapes use, not a model instance)."""
+
+    pk: int
+    external_id: str
+    payload: dict[str, Any]
+    is_gold: bool
+    gold_value: Any
 
 
 def item_records(
     project: Project, *, identities: bool = False, include_flagged: bool = False
-) -> Iterator[tuple[Item, list[dict[str, Any]], ItemSummary]]:
+) -> Iterator[tuple[ExportItem, list[dict[str, Any]], ItemSummary]]:
     """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
 
-    Flagged annotators' labels are left out unless ``include_flagged``.
+    Flagged annotators' labels are left out unless ``include_flagged``. Two queries per chunk
+    of ``CHUNK`` items (the items, then their labels), read without model instances.
     """
     plugin = get_task_type(project.task_type)
-    name = _annotator_namer(project, identities)
-    annotations = annotations_for_aggregates(project=project, include_flagged=include_flagged)
-    for items in keyset_chunks(Item.objects.filter(project=project), chunk_size=CHUNK):
-        labels: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        rows = (
-            annotations.filter(item__in=[item.pk for item in items])
-            .order_by("item_id", "pk")
-            .values_list("item_id", "annotator_id", "annotator__username", "value")
-        )
-        for item_id, user_id, username, value in rows:
-            labels[item_id].append({"annotator": name(user_id, username), "value": value})
-        for item in items:
-            item_labels = labels.get(item.pk, [])
+    user_ids, names = _annotator_names(
+        project, identities=identities, include_flagged=include_flagged
+    )
+    loads = json.loads
+    for items, labels in item_export_chunks(
+        project_id=project.pk, user_ids=user_ids, names=names, chunk_size=CHUNK
+    ):
+        by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for item_id, name, value in labels:
+            by_item[item_id].append({"annotator": name, "value": loads(value)})
+        for pk, external_id, payload, is_gold, gold_value in items:
+            item_labels = by_item.get(pk, [])
+            item = ExportItem(
+                pk=pk,
+                external_id=external_id,
+                payload=loads(payload),
+                is_gold=is_gold,
+                gold_value=None if gold_value is None else loads(gold_value),
+            )
             values = [label["value"] for label in item_labels]
             yield item, item_labels, plugin.summarize(values, config=project.config)
 
@@ -197,7 +326,7 @@ def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 def _item_row(
     plugin: Any,
-    item: Item,
+    item: ExportItem,
     labels: list[dict[str, Any]],
     summary: ItemSummary,
 ) -> dict[str, Any]:
@@ -222,7 +351,7 @@ def export_rows(
     identities: bool = False,
     options: Mapping[str, str] | None = None,
     include_flagged: bool = False,
-) -> Iterator[dict[str, Any]]:
+) -> Iterable[dict[str, Any]]:
     """Rows of one shape; ``options`` are the shape's own, as its task type declares them
     (``ExportShape.options``); one it does not declare is an ``InvalidInput``.
 
@@ -315,52 +444,78 @@ class _Drain(io.RawIOBase):
 def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -> Iterator[bytes]:
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
+
+    def tables() -> Iterator[Any]:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append({key: _flat(value) for key, value in row.items()})
+            if len(batch) >= batch_rows:
+                yield pa.Table.from_pylist(batch)
+                batch.clear()
+        if batch:
+            yield pa.Table.from_pylist(batch)
+
+    return _parquet_tables(tables())
+
+
+def _parquet_tables(tables: Iterable[Any]) -> Iterator[bytes]:
+    """A Parquet file of ``tables`` (one row group each), streamed as it is written."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = _Drain()
     writer = None
     schema = None
-    batch: list[dict[str, Any]] = []
-
-    def table() -> Any:
-        nonlocal schema
-        flat = [{key: _flat(value) for key, value in row.items()} for row in batch]
+    for table in tables:
         if schema is None:
-            inferred = pa.Table.from_pylist(flat).schema
+            # The first batch's types; a column that was all empty there is text, and later
+            # values convert to it instead of failing (or truncating silently).
             schema = pa.schema(
                 [
                     pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
-                    for f in inferred
+                    for f in table.schema
                 ]
             )
-        # Infer, then cast to the first batch's schema: a column that was all empty there is
-        # text, and later values convert to it instead of failing (or truncating silently).
-        return pa.Table.from_pylist(flat).cast(schema)
-
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= batch_rows:
-            data = table()
-            writer = writer or pq.ParquetWriter(sink, data.schema)
-            writer.write_table(data)
-            batch.clear()
-            yield sink.take()
-    if batch or writer is None:
-        data = table() if batch else pa.table({"empty": pa.array([], pa.string())})
-        writer = writer or pq.ParquetWriter(sink, data.schema)
-        writer.write_table(data)
+            writer = pq.ParquetWriter(sink, schema)
+        assert writer is not None
+        writer.write_table(table.cast(schema))
+        yield sink.take()
+    if writer is None:
+        empty = pa.table({"empty": pa.array([], pa.string())})
+        writer = pq.ParquetWriter(sink, empty.schema)
+        writer.write_table(empty)
     writer.close()
     yield sink.take()
 
 
-def export_bytes(rows: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[bytes]:
+def export_bytes(
+    rows: Iterable[dict[str, Any]], *, fmt: str, progress: Callable[[int], Any] | None = None
+) -> Iterator[bytes]:
+    """The bytes of ``rows`` in ``fmt``, streamed; ``progress(n)`` hears of every ``n`` rows
+    written when given (the annotations shape, written by PostgreSQL, counts newlines)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})",
+            detail=[FieldError("format", f"unknown format {fmt!r}")],
+        )
+    if isinstance(rows, AnnotationRows):
+        return rows.encoded(fmt, progress=progress or _ignore)
+    if progress is not None:
+        rows = _counted_rows(rows, progress)
     if fmt == "jsonl":
         return jsonl_bytes(rows)
     if fmt == "csv":
         return csv_bytes(rows)
-    if fmt == "parquet":
-        return parquet_bytes(rows)
-    raise InvalidInput(
-        f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})",
-        detail=[FieldError("format", f"unknown format {fmt!r}")],
-    )
+    return parquet_bytes(rows)
+
+
+def _counted_rows(
+    rows: Iterable[dict[str, Any]], progress: Callable[[int], Any]
+) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield row
+        progress(1)
+
+
+def _ignore(n: int) -> None:
+    pass

@@ -379,3 +379,164 @@ def sessions_for_payment(*, project: Project) -> Iterator[dict[str, Any]]:
             "started_at": session.started_at.isoformat(),
             "completed_at": session.completed_at.isoformat() if session.completed_at else "",
         }
+
+
+# --- export (annotate.exporting): rows built by PostgreSQL
+
+
+def annotator_users(*, project: Project, include_flagged: bool = False) -> list[tuple[int, str]]:
+    """(user id, username) of everyone with an annotation in ``project`` (flagged annotators
+    left out unless ``include_flagged``), by user id."""
+    users = User.objects.filter(
+        Exists(Annotation.objects.filter(project=project, annotator=OuterRef("pk")))
+    )
+    if not include_flagged:
+        users = users.exclude(pk__in=flagged_annotators(project=project))
+    return list(users.order_by("pk").values_list("pk", "username"))
+
+
+def _utc_iso(column: str) -> str:
+    """SQL for a timestamptz as Python's ``datetime.isoformat()`` writes it in UTC: no
+    fraction when the microseconds are 0, six digits otherwise."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', {column})"
+        f" = {column} THEN '' ELSE to_char({utc}, '.US') END || '+00:00'"
+    )
+
+
+# ``core.spreadsheet.csv_safe`` in SQL (the number pattern in ASCII digits), then quoted as the
+# csv module quotes a cell (QUOTE_MINIMAL: a comma, a quote, CR or LF).
+_CSV_SAFE = (
+    "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') AND {x} !~ "
+    "'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$' THEN '''' || {x} ELSE {x} END"
+)
+_CSV_QUOTED = (
+    "CASE WHEN {x} ~ '[,\"\\r\\n]' THEN '\"' || replace({x}, '\"', '\"\"') || '\"' ELSE {x} END"
+)
+
+_ANNOTATION_EXPORT_FROM = """
+    FROM annotate_annotation a
+    JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)
+      ON n.user_id = a.annotator_id
+    JOIN annotate_item i ON i.id = a.item_id
+    WHERE a.project_id = %(project_id)s
+"""
+
+
+def annotation_export_lines(
+    *, project_id: int, user_ids: list[int], names: list[str], fmt: str
+) -> Iterator[Any]:
+    """The annotations of a project by the users ``user_ids`` (named ``names``), in id order,
+    streamed by ``COPY ... TO STDOUT``: for ``jsonl`` each row's JSON line (bytes, as
+    ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict); for ``csv`` each row as
+    (cells before ``value``, ``value`` and ``shown_order`` as ``jsonb::text``, cells after)."""
+    if fmt == "jsonl":
+        line = (
+            "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
+            " || ', \"item_id\": ' || a.item_id || ', \"annotator\": ' || to_json(n.name)"
+            " || ', \"value\": ' || a.value::text || ', \"shown_order\": ' || a.shown_order::text"
+            " || ', \"time_spent_ms\": ' || coalesce(a.time_spent_ms::text, 'null')"
+            " || ', \"version\": ' || a.version"
+            f' || \', "created_at": "\' || {_utc_iso("a.created_at")}'
+            f' || \'", "updated_at": "\' || {_utc_iso("a.updated_at")} || \'"}}\''
+        )
+        # CSV with a quote and a delimiter that JSON text never holds raw (it escapes every
+        # control character): each line comes out exactly as built, one COPY row each.
+        options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
+        columns = line
+    else:
+        external_id = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='i.external_id')})")
+        name = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='n.name')})")
+        columns = (
+            f"a.id || ',' || {external_id} || ',' || a.item_id || ',' || {name},"
+            " a.value::text, a.shown_order::text,"
+            " coalesce(a.time_spent_ms::text, '') || ',' || a.version || ','"
+            f" || {_utc_iso('a.created_at')} || ',' || {_utc_iso('a.updated_at')}"
+        )
+        options = "FORMAT text"
+    query = f"COPY (SELECT {columns} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
+    params = {"project_id": project_id, "user_ids": user_ids, "names": names}
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(query, params) as copy:
+            if fmt == "jsonl":
+                for data in copy:
+                    yield bytes(data)
+            else:
+                yield from copy.rows()
+
+
+def annotation_export_batches(
+    *, project_id: int, user_ids: list[int], names: list[str], batch_rows: int
+) -> Iterator[dict[str, list[Any]]]:
+    """The same annotations as ``annotation_export_lines``, ``batch_rows`` at a time, as columns
+    (``value`` and ``shown_order`` as ``jsonb::text``, the times as ISO text)."""
+    columns = (
+        "annotation_id",
+        "external_id",
+        "item_id",
+        "annotator",
+        "value",
+        "shown_order",
+        "time_spent_ms",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+    query = (
+        "SELECT a.id, i.external_id, a.item_id, n.name, a.value::text, a.shown_order::text,"
+        f" a.time_spent_ms, a.version, {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"
+        f" {_ANNOTATION_EXPORT_FROM} AND a.id > %(after)s ORDER BY a.id LIMIT %(limit)s"
+    )
+    params: dict[str, Any] = {"project_id": project_id, "user_ids": user_ids, "names": names}
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(query, {**params, "after": after, "limit": batch_rows})
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        by_column = zip(*rows, strict=True)
+        yield {name: list(values) for name, values in zip(columns, by_column, strict=True)}
+        after = rows[-1][0]
+
+
+def item_export_chunks(
+    *, project_id: int, user_ids: list[int], names: list[str], chunk_size: int
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]]:
+    """A project's items in id order, ``chunk_size`` at a time, each chunk with its labels by the
+    users ``user_ids`` (named ``names``): ``([(id, external_id, payload, is_gold, gold_value)],
+    [(item_id, name, value)])``, the JSON as text, labels by item then annotation id."""
+    items_query = (
+        "SELECT id, external_id, payload::text, is_gold, gold_value::text FROM annotate_item"
+        " WHERE project_id = %(project_id)s AND id > %(after)s ORDER BY id LIMIT %(limit)s"
+    )
+    labels_query = (
+        "SELECT a.item_id, n.name, a.value::text FROM annotate_annotation a"
+        " JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)"
+        " ON n.user_id = a.annotator_id"
+        " WHERE a.project_id = %(project_id)s AND a.item_id = ANY(%(item_ids)s::bigint[])"
+        " ORDER BY a.item_id, a.id"
+    )
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                items_query, {"project_id": project_id, "after": after, "limit": chunk_size}
+            )
+            items = cursor.fetchall()
+            if not items:
+                return
+            cursor.execute(
+                labels_query,
+                {
+                    "project_id": project_id,
+                    "user_ids": user_ids,
+                    "names": names,
+                    "item_ids": [row[0] for row in items],
+                },
+            )
+            labels = cursor.fetchall()
+        yield items, labels
+        after = items[-1][0]

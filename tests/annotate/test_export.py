@@ -98,6 +98,7 @@ PAIR_COLUMNS = [
     "vote_distribution",
     "agreement_status",
     "n_annotators",
+    "tie",
 ]
 COLUMNS = {
     "annotations": ANNOTATION_COLUMNS,
@@ -227,6 +228,7 @@ def expected_pair_rows(project, *, diverging="keep") -> list[dict]:
                 "vote_distribution": _distribution(counts),
                 "agreement_status": status,
                 "n_annotators": n_annotators,
+                "tie": False,
             }
         )
     return rows
@@ -383,6 +385,60 @@ def test_items_without_votes_or_with_a_mean_tie_give_no_pair(project, lead, vote
     assert "pair-4" not in exported  # no votes
     assert "pair-1" not in exported  # votes -1, 1, 0: mean exactly 0
     assert exported == set(PAIRS)
+
+
+def test_ties_drop_is_the_default_and_leaves_mean_ties_out(project, lead, voted, api):
+    default = api_bytes(api, lead, project, "shape=preference_pairs")
+    drop = api_bytes(api, lead, project, "shape=preference_pairs&ties=drop")
+
+    assert default == drop
+    _, rows = decode(drop, "jsonl")
+    assert "pair-1" not in {row["external_id"] for row in rows}
+    assert not any(row["tie"] for row in rows)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_ties_keep_gives_mean_ties_in_a_b_order_with_margin_0(project, lead, voted, api, fmt):
+    data = api_bytes(api, lead, project, f"shape=preference_pairs&ties=keep&format={fmt}")
+    _, rows = decode(data, fmt)
+    decoded = {row["external_id"]: row for row in rows}
+
+    # pair-1: votes -1, 1, 0, mean exactly 0; pair-4 (no votes) still gives no pair.
+    assert set(decoded) == set(PAIRS) | {"pair-1"}
+    record = pair_record(1)
+    counts, _majority, status = SUMMARIES["pair-1"]
+    tie = {
+        "external_id": "pair-1",
+        "prompt": record["prompt"],
+        "context": [],
+        "chosen": record["response_a"],
+        "rejected": record["response_b"],
+        "chosen_model": "model-x",
+        "rejected_model": "model-y",
+        "margin": 0.0,
+        "vote_distribution": _distribution(counts),
+        "agreement_status": status,
+        "n_annotators": 3,
+        "tie": True,
+    }
+    assert decoded["pair-1"] == encode_expected([tie], fmt)[0]
+    others = [row for row in encode_expected(expected_pair_rows(project), fmt)]
+    assert [row for row in rows if row["external_id"] != "pair-1"] == others
+
+
+def test_ties_and_diverging_combine(project, voted):
+    # pair-1 is a tie and diverging: "only" the diverging with ties kept includes it.
+    rows = exporting.export_rows(
+        project, shape="preference_pairs", options={"ties": "keep", "diverging": "only"}
+    )
+    assert [row["external_id"] for row in rows] == ["pair-1", "pair-2", "pair-7"]
+
+
+def test_a_bad_ties_value_is_a_400_naming_the_option(project, lead, voted, api):
+    response = api_export(api, lead, project, "shape=preference_pairs&ties=maybe")
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "ties must be drop or keep"
 
 
 def test_preference_pair_puts_the_side_preferred_on_average_first(project, lead, voted, api):
@@ -589,11 +645,11 @@ def many_annotations(project, make_annotator):
 
 
 def _annotation_selects(queries) -> list[str]:
-    return [q["sql"] for q in queries if 'FROM "annotate_annotation"' in q["sql"]]
+    return [q["sql"] for q in queries if "FROM annotate_annotation" in q["sql"].replace('"', "")]
 
 
 def test_annotation_rows_read_the_table_chunk_by_chunk(project, many_annotations):
-    rows = exporting.annotation_rows(project)
+    rows = iter(exporting.annotation_rows(project))
 
     with CaptureQueriesContext(connection) as first_row:
         first = next(rows)
@@ -601,8 +657,9 @@ def test_annotation_rows_read_the_table_chunk_by_chunk(project, many_annotations
         rest = list(rows)
 
     assert first["external_id"] == "bulk-0"
-    assert len(first_row.captured_queries) == 1  # one chunk read before the first row is out
-    assert f"LIMIT {exporting.CHUNK}" in first_row.captured_queries[0]["sql"]
+    # The annotators' names, then one chunk read before the first row is out.
+    assert len(first_row.captured_queries) == 2
+    assert f"LIMIT {exporting.CHUNK}" in first_row.captured_queries[1]["sql"]
     assert 1 + len(rest) == many_annotations
     selects = _annotation_selects(the_rest.captured_queries)
     # 5,000 rows in chunks of 2,000: two more full or partial chunks, then one empty read.
@@ -621,8 +678,9 @@ def test_item_rows_read_items_and_labels_chunk_by_chunk(project, many_annotation
         rest = list(rows)
 
     assert first["external_id"] == "bulk-0" and first["n_annotations"] == 1
-    # The first chunk of items, of their labels and of their model predictions.
-    assert len(first_row.captured_queries) == 3
+    # The annotators' names; the first chunk of items, of their labels and of their model
+    # predictions.
+    assert len(first_row.captured_queries) == 4
     assert 1 + len(rest) == many_annotations
     assert len(the_rest.captured_queries) == 3 + 3 + 1  # two more chunks, then the empty read
 
@@ -642,7 +700,9 @@ def test_api_export_streams_without_buffering(project, lead, api, many_annotatio
     assert len(chunks) > 1
     assert all(len(chunk) <= 2 * exporting.FLUSH_BYTES for chunk in chunks)
     assert sum(chunk.count(b"\n") for chunk in chunks) == many_annotations
-    assert len(_annotation_selects(streamed.captured_queries)) == 4
+    # The annotators' names are read before streaming starts; the rows come from one COPY
+    # (outside Django's query log), not from a query per chunk.
+    assert _annotation_selects(streamed.captured_queries) == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,12 +30,6 @@ def _declared_options() -> dict[str, tuple[ShapeOption, list[str]]]:
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def _counted(rows: Iterable[dict[str, Any]], bar: tqdm) -> Iterator[dict[str, Any]]:
-    for row in rows:
-        yield row
-        bar.update(1)
 
 
 class Command(BaseCommand):
@@ -126,7 +120,7 @@ class Command(BaseCommand):
             disable=options["verbosity"] == 0,
         )
         with bar:
-            chunks = exporting.export_bytes(_counted(rows, bar), fmt=fmt)
+            chunks = exporting.export_bytes(rows, fmt=fmt, progress=bar.update)
             if output == "-":
                 self._to_stdout(chunks, fmt)
             else:
