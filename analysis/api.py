@@ -227,13 +227,10 @@ class DivergenceTagApi(APIView):
         project = self._item(request, project_id, item_id)
         data = TagIn(data=request.data)
         data.is_valid(raise_exception=True)
-        category_ids = taxonomy.category_ids_for(
-            project=project, categories=data.validated_data["categories"]
-        )
-        taxonomy.divergence_tag_set(
+        taxonomy.divergence_tag_put(
             project=project,
             item_id=item_id,
-            category_ids=category_ids,
+            categories=data.validated_data["categories"],
             note=data.validated_data["note"],
             tagged_by=request.user,
         )

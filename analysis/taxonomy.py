@@ -150,3 +150,20 @@ def category_ids_for(*, project: Project, categories: Sequence[int | str]) -> li
             )
         out.append(found[0].pk)
     return out
+
+
+@transaction.atomic
+def divergence_tag_put(
+    *,
+    project: Project,
+    item_id: int,
+    categories: Sequence[int | str],
+    note: str,
+    tagged_by: User,
+) -> DivergenceTag:
+    """``divergence_tag_set`` with categories given by id or by name (``category_ids_for``);
+    all or nothing: a refused tag leaves no seeded taxonomy behind either."""
+    category_ids = category_ids_for(project=project, categories=categories)
+    return divergence_tag_set(
+        project=project, item_id=item_id, category_ids=category_ids, note=note, tagged_by=tagged_by
+    )
