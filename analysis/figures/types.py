@@ -361,9 +361,19 @@ class ModelFigures:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelFigures:
+        shares = d.get("winner_share_by_status")
         return cls(
-            **{k: v for k, v in d.items() if k != "fields"},
+            **{k: v for k, v in d.items() if k not in ("fields", "winner_share_by_status")},
             fields=[ModelFieldFigures(**f) for f in d["fields"]],
+            # Each cell's keys in their written order (JSONB does not keep it).
+            winner_share_by_status=(
+                {
+                    status: {"share": c["share"], "n": c["n"], "n_winner": c["n_winner"]}
+                    for status, c in shares.items()
+                }
+                if shares is not None
+                else None
+            ),
         )
 
 

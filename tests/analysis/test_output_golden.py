@@ -237,12 +237,13 @@ def key_order(value):
 
 
 def label_order_left_out(value):
-    """``value`` with the mappings keyed by labels (``distribution``, ``status_counts``) sorted:
+    """``value`` with the mappings keyed by labels (``distribution``, ``status_counts``, the
+    statuses of ``winner_share_by_status``) sorted:
     JSONB does not keep their order, and nothing tells it back."""
     if isinstance(value, dict):
         return {
             k: dict(sorted(v.items()))
-            if k in ("distribution", "status_counts")
+            if k in ("distribution", "status_counts", "winner_share_by_status")
             else label_order_left_out(v)
             for k, v in value.items()
         }
