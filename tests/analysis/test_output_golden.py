@@ -58,6 +58,8 @@ class Names:
         if isinstance(value, list):
             if key == "diverging_items":
                 return [[self.items[i], s] for i, s in value]
+            if key == "category_ids":
+                return ["<id>" for _ in value]
             return [self.json(v) for v in value]
         if key == "computed_at" or key == "date":
             return "<time>"
@@ -67,7 +69,7 @@ class Names:
             return self.runs[value]
         if key == "annotator_id":
             return self.users[value]
-        if key == "id" and isinstance(value, int):
+        if key in ("id", "category_id") and isinstance(value, int):
             return "<id>"
         return value
 
