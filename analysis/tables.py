@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from annotate.tasktypes import get_task_type
 from core.spreadsheet import csv_safe
 
 from .figures.types import Figures
@@ -103,15 +104,42 @@ MODEL_COLUMNS = [
 ]
 
 
+def model_statuses(figures: Figures) -> tuple[str, ...]:
+    """The agreement statuses of the project's task type, in its order (none without a spec)."""
+    spec = get_task_type(figures.project.task_type).divergence()
+    return spec.statuses if spec else ()
+
+
 def models_table(figures: Figures) -> Table:
-    columns = [*MODEL_COLUMNS, "field", "alpha_humans", "alpha_with_model"]
+    """One row per run and field; for types with a divergence spec, the run's winner share on
+    the items of each status and its ``n`` (``winner_share:<status>``, ``n:<status>``)."""
+    statuses = model_statuses(figures)
+    by_status = [c for status in statuses for c in (f"winner_share:{status}", f"n:{status}")]
+    columns = [*MODEL_COLUMNS, *by_status, "field", "alpha_humans", "alpha_with_model"]
     rows = []
     for run in figures.models:
+        shares = run.winner_share_by_status or {}
+        cells = []
+        for status in statuses:
+            cell = shares.get(status) or {}
+            cells += [cell.get("share"), cell.get("n")]
         for field in run.fields:
             rows.append(
                 [getattr(run, c) for c in MODEL_COLUMNS]
+                + cells
                 + [field.name, field.alpha_humans, field.alpha_with_model]
             )
+    return columns, rows
+
+
+def cohorts_table(figures: Figures) -> Table:
+    """Agreement per cohort of annotators and field (no rows without cohorts)."""
+    columns = ["cohort", "n_annotators", "n_annotations", "field", "alpha", "n_units", "reason"]
+    rows = [
+        [c.cohort, c.n_annotators, c.n_annotations, f.name, f.alpha, f.n_units, f.reason]
+        for c in figures.cohorts
+        for f in c.fields
+    ]
     return columns, rows
 
 
@@ -124,10 +152,14 @@ def taxonomy_table(report: DivergenceReport) -> Table:
 
 
 def items_table(report: DivergenceReport) -> Table:
-    return _attributes(
-        report.items or [],
-        ["item_id", "external_id", "status", "votes", "categories", "note", "tagged_by"],
-    )
+    """Every item of the report; ``suggestions`` as ``category (signal: evidence)``."""
+    columns = ["item_id", "external_id", "status", "votes", "categories", "note", "tagged_by"]
+    rows = [
+        [getattr(item, c) for c in columns]
+        + [[f"{s['category']} ({s['signal']}: {s['evidence']})" for s in item.suggestions]]
+        for item in report.items or []
+    ]
+    return [*columns, "suggestions"], rows
 
 
 AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
@@ -137,6 +169,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "models": models_table,
     "progress": progress_table,
     "sets": sets_table,
+    "cohorts": cohorts_table,
 }
 DIVERGENCE_TABLES: dict[str, Callable[[DivergenceReport], Table]] = {
     "items": items_table,

@@ -116,3 +116,54 @@ def divergence_tag_set(
     )
     tag.categories.set(categories)
     return tag
+
+
+def divergence_tag_delete(*, project: Project, item_id: int) -> None:
+    """Remove a lead's tag from an item (its categories and note); ``NotFound`` when the item is
+    not the project's or has no tag."""
+    if not Item.objects.filter(project=project, pk=item_id).exists():
+        raise NotFound("no such item in this project")
+    deleted, _ = DivergenceTag.objects.filter(project=project, item_id=item_id).delete()
+    if not deleted:
+        raise NotFound("this item has no tag")
+
+
+def category_ids_for(*, project: Project, categories: Sequence[int | str]) -> list[int]:
+    """The ids of ``categories`` given as ids or as names (``name`` or ``group / name``, case
+    left aside) of the project's taxonomy, which is seeded first when it has none yet."""
+    taxonomy = taxonomy_ensure(project=project)
+    by_name: dict[str, list[TaxonomyCategory]] = {}
+    for category in taxonomy:
+        by_name.setdefault(category.name.casefold(), []).append(category)
+        by_name.setdefault(f"{category.group} / {category.name}".casefold(), []).append(category)
+    out = []
+    for n, wanted in enumerate(categories):
+        if isinstance(wanted, int):
+            out.append(wanted)
+            continue
+        found = by_name.get(wanted.strip().casefold(), [])
+        if len(found) != 1:
+            why = "not in the taxonomy" if not found else "in several groups: name the group"
+            raise InvalidInput(
+                f"category {wanted!r} is {why}",
+                detail=[FieldError(f"categories[{n}]", why)],
+            )
+        out.append(found[0].pk)
+    return out
+
+
+@transaction.atomic
+def divergence_tag_put(
+    *,
+    project: Project,
+    item_id: int,
+    categories: Sequence[int | str],
+    note: str,
+    tagged_by: User,
+) -> DivergenceTag:
+    """``divergence_tag_set`` with categories given by id or by name (``category_ids_for``);
+    all or nothing: a refused tag leaves no seeded taxonomy behind either."""
+    category_ids = category_ids_for(project=project, categories=categories)
+    return divergence_tag_set(
+        project=project, item_id=item_id, category_ids=category_ids, note=note, tagged_by=tagged_by
+    )

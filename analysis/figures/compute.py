@@ -10,6 +10,7 @@ from annotate.selectors import project_progress
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import AgreementField
 
+from ..selectors.cohorts import annotator_cohorts
 from ..selectors.metrics import ProjectMetricsData
 from ..selectors.reliability import (
     annotations_per_day,
@@ -18,6 +19,7 @@ from ..selectors.reliability import (
     set_units,
 )
 from .annotators import annotator_figures, primary_field
+from .cohorts import cohort_figures
 from .divergence import divergence_figures, item_statuses
 from .fields import field_figures, set_field_figures
 from .model_runs import model_figures
@@ -69,4 +71,5 @@ def agreement_compute(*, project: Project) -> Figures:
         set_fields=[set_field_figures(f, units[f.name]) for f in set_fields],
         models=model_figures(project, rd, spec, statuses, metrics_data),
         paper=plugin.paper_figures(metrics_data),
+        cohorts=cohort_figures(rd, annotator_cohorts(project=project)),
     )

@@ -8,20 +8,18 @@ from typing import Any
 
 import numpy as np
 
-from annotate.tasktypes.base import DivergenceSpec
+from annotate.tasktypes.base import MIN_VOTES_FOR_STATUS, DivergenceSpec
 
 from ..selectors.reliability import FieldData
 from .types import DivergenceFigures
 
-MIN_VOTES_FOR_STATUS = 2
-"""Items need at least this many counted votes to get an agreement status: one vote cannot
-diverge, and would count as high agreement."""
+__all__ = ["MIN_VOTES_FOR_STATUS", "divergence_figures", "item_statuses"]
 
 
 def item_statuses(plugin: Any, fd: FieldData, *, config: Any = None) -> list[str | None]:
-    """The agreement status of every item (column) from its votes; ``None`` under
-    ``MIN_VOTES_FOR_STATUS`` votes. Items are grouped by their vote counts, so the status function
-    runs once per distinct pattern, not once per item."""
+    """The agreement status of every item (column) from its votes, by the task type's
+    ``item_status`` (``None`` under ``MIN_VOTES_FOR_STATUS`` votes, as in the exports). Items are
+    grouped by their vote counts, so the status function runs once per distinct pattern."""
     data = fd.data
     if data.size == 0:
         return []
@@ -32,11 +30,7 @@ def item_statuses(plugin: Any, fd: FieldData, *, config: Any = None) -> list[str
     statuses: list[str | None] = []
     for pattern in patterns:
         votes = [int(value) for value, n in zip(domain, pattern, strict=True) for _ in range(n)]
-        statuses.append(
-            plugin.agreement_status(votes, config=config)
-            if len(votes) >= MIN_VOTES_FOR_STATUS
-            else None
-        )
+        statuses.append(plugin.item_status(votes, config=config))
     return [statuses[i] for i in np.asarray(inverse).ravel()]
 
 
@@ -44,6 +38,10 @@ def divergence_figures(
     spec: DivergenceSpec, statuses: Sequence[str | None], item_ids: np.ndarray
 ) -> DivergenceFigures:
     counts = Counter(s for s in statuses if s is not None)
+    by_status: dict[str, list[int]] = {status: [] for status in spec.statuses}
+    for item_id, status in zip(item_ids, statuses, strict=True):
+        if status is not None:
+            by_status.setdefault(status, []).append(int(item_id))
     return DivergenceFigures(
         status_counts={status: counts.get(status, 0) for status in spec.statuses},
         n_with_status=sum(counts.values()),
@@ -53,4 +51,5 @@ def divergence_figures(
             for item_id, status in zip(item_ids, statuses, strict=True)
             if status in spec.diverging
         ],
+        items_by_status={status: sorted(ids) for status, ids in by_status.items()},
     )

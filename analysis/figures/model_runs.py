@@ -1,6 +1,7 @@
 """Models versus humans: each finished model run's alpha with the model as one more coder,
 its accuracy against the human majority, and (for task types with a divergence spec) whether its
-uncertainty tells diverging items from agreeing ones (AUROC)."""
+uncertainty tells diverging items from agreeing ones (AUROC) and how often it picks a winner on the
+items of each agreement status."""
 
 from __future__ import annotations
 
@@ -83,28 +84,15 @@ def model_figures(
                 accuracy = (
                     float((target[compared] == model[compared]).mean()) if n_compared else None
                 )
-        divergence: dict[str, Any] = {}
-        if spec is not None:
-            positive, scores, winners = [], [], []
-            for item_id, value, score, distribution in predictions:
-                status = statuses[index[item_id]]
-                if status in spec.diverging or status in spec.agreeing:
-                    uncertainty = spec.uncertainty(score, distribution)
-                    scores.append(math.nan if uncertainty is None else uncertainty)
-                    positive.append(status in spec.diverging)
-                if status in spec.diverging:
-                    picked = spec.picks_winner(value)
-                    if picked is not None:
-                        winners.append(picked)
-            result = auroc(np.array(scores, dtype=float), np.array(positive, dtype=bool))
-            divergence = {
-                "auroc": num(result.auroc),
-                "auroc_reason": result.reason,
-                "auroc_n_diverging": result.n_positive,
-                "auroc_n_agreeing": result.n_negative,
-                "diverging_winner_share": (sum(winners) / len(winners)) if winners else None,
-                "n_diverging_predicted": len(winners),
-            }
+        divergence = (
+            divergence_model_figures(
+                spec,
+                predictions,
+                [statuses[index[p[0]]] if statuses else None for p in predictions],
+            )
+            if spec is not None
+            else {}
+        )
         out.append(
             ModelFigures(
                 run_id=run.pk,
@@ -123,3 +111,50 @@ def model_figures(
             )
         )
     return out
+
+
+def divergence_model_figures(
+    spec: DivergenceSpec,
+    predictions: Sequence[tuple[int, Any, float | None, Any]],
+    statuses: Sequence[str | None],
+) -> dict[str, Any]:
+    """One run's divergence figures, from its predictions and their items' statuses (``None``:
+    too few votes, left out everywhere).
+
+    - ``auroc``: the model's uncertainty (``spec.uncertainty``) as a score for telling diverging
+      items (positive) from agreeing ones (negative), with the counts of each class;
+    - ``winner_share_by_status``: for every status of the spec, the share of the model's
+      predictions on items of that status that pick a winner (not a tie), with ``n`` (predictions
+      read) and ``n_winner``; ``share`` is ``None`` when ``n`` is 0;
+    - ``diverging_winner_share``: the same over both diverging statuses together.
+    """
+    positive, scores = [], []
+    picks: dict[str, list[bool]] = {status: [] for status in spec.statuses}
+    for (_item_id, value, score, distribution), status in zip(predictions, statuses, strict=True):
+        if status is None:
+            continue
+        if status in spec.diverging or status in spec.agreeing:
+            uncertainty = spec.uncertainty(score, distribution)
+            scores.append(math.nan if uncertainty is None else uncertainty)
+            positive.append(status in spec.diverging)
+        picked = spec.picks_winner(value)
+        if picked is not None and status in picks:
+            picks[status].append(picked)
+    result = auroc(np.array(scores, dtype=float), np.array(positive, dtype=bool))
+    diverging = [p for status in spec.statuses if status in spec.diverging for p in picks[status]]
+    return {
+        "auroc": num(result.auroc),
+        "auroc_reason": result.reason,
+        "auroc_n_diverging": result.n_positive,
+        "auroc_n_agreeing": result.n_negative,
+        "diverging_winner_share": (sum(diverging) / len(diverging)) if diverging else None,
+        "n_diverging_predicted": len(diverging),
+        "winner_share_by_status": {
+            status: {
+                "share": (sum(p) / len(p)) if p else None,
+                "n": len(p),
+                "n_winner": sum(p),
+            }
+            for status, p in picks.items()
+        },
+    }

@@ -232,12 +232,19 @@ class AnnotatorFigures:
 
 @dataclass(frozen=True)
 class DivergenceFigures:
-    """Items per agreement status, and the diverging items as ``(item id, status)``."""
+    """Items per agreement status, the diverging items as ``(item id, status)``, and the ids of
+    the items of every status (``items_by_status``, ascending; items with too few votes for a
+    status are in none), which the divergence API filters and pages by."""
 
     status_counts: dict[str, int]
     n_with_status: int
     n_too_few_votes: int
     diverging_items: list[tuple[int, str]]
+    items_by_status: dict[str, list[int]] = dataclass_field(default_factory=dict)
+
+    def status_of(self) -> dict[int, str]:
+        """Item id -> status, for the items that have one."""
+        return {i: status for status, ids in self.items_by_status.items() for i in ids}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -245,15 +252,59 @@ class DivergenceFigures:
             "n_with_status": self.n_with_status,
             "n_too_few_votes": self.n_too_few_votes,
             "diverging_items": [[item_id, status] for item_id, status in self.diverging_items],
+            "items_by_status": {s: list(ids) for s, ids in self.items_by_status.items()},
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DivergenceFigures:
+        # ``items_by_status`` is required: figures stored before it are recomputed (``load``).
         return cls(
             status_counts=dict(d["status_counts"]),
             n_with_status=d["n_with_status"],
             n_too_few_votes=d["n_too_few_votes"],
             diverging_items=[(int(i), s) for i, s in d["diverging_items"]],
+            items_by_status={s: [int(i) for i in ids] for s, ids in d["items_by_status"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class CohortFieldFigures:
+    """Agreement on one field among one cohort's annotators only."""
+
+    name: str
+    label: str
+    alpha: float | None
+    reason: str | None
+    n_coders: int
+    n_units: int
+    n_pairable_values: int
+
+
+@dataclass(frozen=True)
+class CohortFigures:
+    """One cohort of annotators (``Membership.cohort``, e.g. crowd or expert, set by the labels
+    import): its size and the agreement per field computed on its annotators' labels alone."""
+
+    cohort: str
+    n_annotators: int
+    n_annotations: int
+    fields: list[CohortFieldFigures]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cohort": self.cohort,
+            "n_annotators": self.n_annotators,
+            "n_annotations": self.n_annotations,
+            "fields": [vars(f).copy() for f in self.fields],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CohortFigures:
+        return cls(
+            cohort=d["cohort"],
+            n_annotators=d["n_annotators"],
+            n_annotations=d["n_annotations"],
+            fields=[CohortFieldFigures(**f) for f in d["fields"]],
         )
 
 
@@ -267,8 +318,12 @@ class ModelFieldFigures:
 
 @dataclass(frozen=True)
 class ModelFigures:
-    """One finished model run against the humans. The AUROC figures are there only for task
-    types with a divergence spec (``auroc_n_diverging`` is ``None`` otherwise)."""
+    """One finished model run against the humans. The AUROC and winner-share figures are there
+    only for task types with a divergence spec (``auroc_n_diverging`` is ``None`` otherwise).
+
+    ``winner_share_by_status``: ``{status: {"share": float | None, "n": int, "n_winner": int}}``
+    for every agreement status of the spec: of the run's predictions on items of that status,
+    how many pick a winner (not a tie). Items with too few votes for a status are left out."""
 
     run_id: int
     model_name: str
@@ -283,6 +338,7 @@ class ModelFigures:
     auroc_n_agreeing: int | None = None
     diverging_winner_share: float | None = None
     n_diverging_predicted: int | None = None
+    winner_share_by_status: dict[str, dict[str, Any]] | None = None
     # The source paper's metrics for this run (``TaskType.model_metrics``), type-defined keys.
     metrics: dict[str, Any] = dataclass_field(default_factory=dict)
 
@@ -305,15 +361,29 @@ class ModelFigures:
                 diverging_winner_share=self.diverging_winner_share,
                 n_diverging_predicted=self.n_diverging_predicted,
             )
+            if self.winner_share_by_status is not None:
+                d["winner_share_by_status"] = {
+                    status: dict(cell) for status, cell in self.winner_share_by_status.items()
+                }
         if self.metrics:
             d["metrics"] = sorted_keys(self.metrics)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelFigures:
+        shares = d.get("winner_share_by_status")
         return cls(
-            **{k: v for k, v in d.items() if k != "fields"},
+            **{k: v for k, v in d.items() if k not in ("fields", "winner_share_by_status")},
             fields=[ModelFieldFigures(**f) for f in d["fields"]],
+            # Each cell's keys in their written order (JSONB does not keep it).
+            winner_share_by_status=(
+                {
+                    status: {"share": c["share"], "n": c["n"], "n_winner": c["n_winner"]}
+                    for status, c in shares.items()
+                }
+                if shares is not None
+                else None
+            ),
         )
 
 
@@ -334,6 +404,8 @@ class Figures:
     models: list[ModelFigures]
     # The source paper's project-level figures (``TaskType.paper_figures``), type-defined keys.
     paper: dict[str, Any] = dataclass_field(default_factory=dict)
+    # Agreement per cohort of annotators, where memberships have cohorts (key absent otherwise).
+    cohorts: list[CohortFigures] = dataclass_field(default_factory=list)
 
     @property
     def has_reference(self) -> bool:
@@ -354,6 +426,7 @@ class Figures:
             "set_fields": [f.to_dict() for f in self.set_fields],
             "models": [m.to_dict() for m in self.models],
             **({"paper": sorted_keys(self.paper)} if self.paper else {}),
+            **({"cohorts": [c.to_dict() for c in self.cohorts]} if self.cohorts else {}),
         }
 
     @classmethod
@@ -382,4 +455,5 @@ class Figures:
             set_fields=[SetFieldFigures.from_dict(f) for f in d.get("set_fields", [])],
             models=[ModelFigures.from_dict(m) for m in d.get("models", [])],
             paper=d.get("paper", {}),
+            cohorts=[CohortFigures.from_dict(c) for c in d.get("cohorts", [])],
         )

@@ -11,9 +11,8 @@ from annotate.selectors import annotations_for_aggregates
 from annotate.tasktypes import get_task_type
 from core.errors import NotFound
 
-from .. import suggestions
 from ..models import TaxonomyCategory
-from .divergence import tags_by_item, taxonomy_categories
+from .divergence import payload_suggestions, tags_by_item, taxonomy_categories
 
 
 def item_votes(*, item: Item) -> list[tuple[str, Any, Any]]:
@@ -31,22 +30,7 @@ def item_suggestions(
 ) -> list[dict[str, Any]]:
     """The cheap signals that fire on an item, with the matching category of the taxonomy."""
     spec = get_task_type(project.task_type).divergence()
-    texts = spec.texts(item.payload) if spec else None
-    if texts is None:
-        return []
-    by_name = {c.name.casefold(): c for c in categories}
-    out = []
-    for suggestion in suggestions.suggest(*texts):
-        category = by_name.get(suggestion.category.casefold())
-        out.append(
-            {
-                "category": suggestion.category,
-                "category_id": category.pk if category else None,
-                "signal": suggestion.signal,
-                "evidence": suggestion.evidence,
-            }
-        )
-    return out
+    return payload_suggestions(spec, item.payload, categories)
 
 
 def review_item_context(

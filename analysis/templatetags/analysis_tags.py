@@ -21,3 +21,17 @@ def pct(value: Any) -> str:
     if value is None or value == "":  # missing keys render as ""
         return "–"
     return f"{100 * float(value):.0f}%"
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """``mapping[key]``, or ``None`` when there is no such key (or no mapping)."""
+    if not isinstance(mapping, dict):
+        return None
+    return mapping.get(key)
+
+
+@register.filter
+def words(name: Any) -> str:
+    """A snake_case name as words (``high_agreement_tie`` -> ``high agreement tie``)."""
+    return str(name).replace("_", " ")

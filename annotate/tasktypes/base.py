@@ -32,10 +32,16 @@ def not_blank(text: str) -> str:
     return text
 
 
+MIN_VOTES_FOR_STATUS = 2
+"""An item needs at least this many counted labels for an agreement status: one label cannot
+diverge, and would read as high agreement. ``TaskType.item_status`` applies it, for the exports
+(``ItemSummary.agreement_status``), the analysis and the API alike: the one place of the rule."""
+
+
 def unanimous_or_split(labels: list[Any]) -> str | None:
     """The agreement status of types without a finer one: ``unanimous`` when every label is the
-    same, ``split`` otherwise, ``None`` below two labels."""
-    if len(labels) < 2:
+    same, ``split`` otherwise (``TaskType.item_status`` leaves out items with too few labels)."""
+    if not labels:
         return None
     return "unanimous" if len(set(labels)) == 1 else "split"
 
@@ -393,8 +399,18 @@ class TaskType:
     def agreement_status(
         self, labels: list[Any], *, config: Mapping[str, Any] | None = None
     ) -> str | None:
-        """An item's agreement status from its labels, for a project's ``config``."""
+        """The type's classification of an item's labels, for a project's ``config``. Callers
+        use ``item_status``, which applies the minimum number of labels first."""
         return None
+
+    def item_status(
+        self, labels: Sequence[Any], *, config: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """An item's agreement status: ``None`` under ``MIN_VOTES_FOR_STATUS`` labels, else the
+        type's ``agreement_status``. Exports, analysis and API all read statuses through here."""
+        if len(labels) < MIN_VOTES_FOR_STATUS:
+            return None
+        return self.agreement_status(list(labels), config=config)
 
     # --- analysis (the ``analysis`` app reads these; none by default)
     def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:
@@ -433,7 +449,7 @@ class TaskType:
             n_annotations=len(values),
             label_distribution={str(label): counts[label] for label in sorted(counts)},
             majority_label=majority,
-            agreement_status=self.agreement_status(labels, config=config),
+            agreement_status=self.item_status(labels, config=config),
         )
 
     def demo(self) -> Demo | None:

@@ -48,7 +48,9 @@ def test_leads_get_every_figure_as_json(voted_project, api):
     assert "divergence" not in body and body["annotators"]["rows"]
     divergence = api(voted_project["lead"]).get(reverse("api-divergence", args=[project.pk]))
     assert divergence.json()["status_counts"]["diverging"] == 1
-    assert len(divergence.json()["items"]) == 2
+    # Every item, with its status (none for the single-vote item 7).
+    assert len(divergence.json()["items"]) == 8
+    assert [i["status"] for i in divergence.json()["items"]][-1] is None
 
 
 def test_annotators_get_403_and_other_leads_404(voted_project, api, client):
@@ -97,6 +99,8 @@ def test_every_table_downloads_as_csv(voted_project, api):
         assert client.get(agreement + f"?format=csv&table={table}").status_code == 200
     divergence = reverse("api-divergence", args=[project.pk])
     items = read_csv(client.get(divergence + "?format=csv"))
+    assert len(items) == 8 and items[-1]["status"] == ""  # every item; item 7 has one vote
+    items = read_csv(client.get(divergence + "?format=csv&status=diverging,diverging_significant"))
     assert [row["status"] for row in items] == ["diverging_significant", "diverging"]
     assert items[0]["votes"] == "1; 2; -1"
     statuses = read_csv(client.get(divergence + "?format=csv&table=status"))

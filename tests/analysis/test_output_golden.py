@@ -58,6 +58,8 @@ class Names:
         if isinstance(value, list):
             if key == "diverging_items":
                 return [[self.items[i], s] for i, s in value]
+            if key == "category_ids":
+                return ["<id>" for _ in value]
             return [self.json(v) for v in value]
         if key == "computed_at" or key == "date":
             return "<time>"
@@ -67,7 +69,7 @@ class Names:
             return self.runs[value]
         if key == "annotator_id":
             return self.users[value]
-        if key == "id" and isinstance(value, int):
+        if key in ("id", "category_id") and isinstance(value, int):
             return "<id>"
         return value
 
@@ -237,12 +239,13 @@ def key_order(value):
 
 
 def label_order_left_out(value):
-    """``value`` with the mappings keyed by labels (``distribution``, ``status_counts``) sorted:
+    """``value`` with the mappings keyed by labels (``distribution``, ``status_counts``, the
+    statuses of ``winner_share_by_status``) sorted:
     JSONB does not keep their order, and nothing tells it back."""
     if isinstance(value, dict):
         return {
             k: dict(sorted(v.items()))
-            if k in ("distribution", "status_counts")
+            if k in ("distribution", "status_counts", "winner_share_by_status")
             else label_order_left_out(v)
             for k, v in value.items()
         }
