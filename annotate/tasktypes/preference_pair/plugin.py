@@ -8,12 +8,13 @@ responses in a random left/right order, stored per assignment as ``shown_order``
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
 from core.errors import FieldError
 from stats.preference import preference_agreement_status, scale_votes, vote_meaning
+from stats.spread import spread_exceeds
 
 from ..base import AgreementField, Demo, DivergenceSpec, ExportShape, ItemSummary, TaskType
 from .adapters import ADAPTER_CONFIG, ADAPTERS
@@ -151,6 +152,22 @@ class PreferencePair(TaskType):
     ) -> str | None:
         status = preference_agreement_status(labels, scale=scale_of(config or {}))
         return status.value if status else None
+
+    def labels_disagree(
+        self,
+        values: Sequence[Mapping[str, Any]],
+        *,
+        payload: Mapping[str, Any],
+        threshold: float,
+        config: Mapping[str, Any],
+    ) -> bool:
+        """HelpSteer2's rule: the votes' spread (max - min, in points of the project's 5- or
+        7-point scale) is more than ``threshold``. A vote off the scale is a ``ValueError``."""
+        scale = scale_of(config)
+        votes = [self.label_of(value) for value in values]
+        for vote in votes:
+            vote_meaning(vote, scale)
+        return spread_exceeds(votes, threshold)
 
     def summarize(
         self, values: list[Mapping[str, Any]], *, config: Mapping[str, Any] | None = None
