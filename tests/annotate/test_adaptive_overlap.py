@@ -210,7 +210,8 @@ def test_an_item_whose_first_votes_agree_is_not_extended(adaptive, make_annotato
     label(adaptive, make_annotator("second"), "pair-0", 0)
 
     assert item(adaptive, "pair-0").extra_overlap == 0
-    assert services.assignment_reserve_next(project=adaptive, annotator=make_annotator("third")) is None
+    third = make_annotator("third")
+    assert services.assignment_reserve_next(project=adaptive, annotator=third) is None
     assert item(adaptive, "pair-0").n_submitted == 2  # done at the overlap
 
 
