@@ -257,22 +257,6 @@ class MetricsData(Protocol):
         ...
 
 
-def _field_value(
-    field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]
-) -> Any:
-    """An agreement field's value in one annotation, read in Python (``None``: no value)."""
-    if field_.extract is not None:
-        return field_.extract(value, payload)
-    current: Any = value
-    for key in field_.path:
-        if not isinstance(current, Mapping) or key not in current:
-            return None
-        current = current[key]
-    if current is not None and field_.transform is not None:
-        current = float(field_.transform(float(current)))
-    return current
-
-
 class TaskType:
     """Base class of the plug-ins; subclasses set the class attributes and override hooks."""
 
@@ -468,3 +452,19 @@ class TaskType:
     ) -> dict[str, Any]:
         """The source paper's metrics for one model run (``ModelFigures.metrics``)."""
         return {}
+
+
+def _field_value(
+    field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]
+) -> Any:
+    """An agreement field's value in one annotation, read in Python (``None``: no value)."""
+    if field_.extract is not None:
+        return field_.extract(value, payload)
+    current: Any = value
+    for key in field_.path:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    if current is not None and field_.transform is not None:
+        current = float(field_.transform(float(current)))
+    return current
