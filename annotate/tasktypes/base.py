@@ -41,6 +41,22 @@ def unanimous_or_split(labels: list[Any]) -> str | None:
     return "unanimous" if len(set(labels)) == 1 else "split"
 
 
+def _field_value(
+    field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]
+) -> Any:
+    """An agreement field's value in one annotation, read in Python (``None``: no value)."""
+    if field_.extract is not None:
+        return field_.extract(value, payload)
+    current: Any = value
+    for key in field_.path:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    if current is not None and field_.transform is not None:
+        current = float(field_.transform(float(current)))
+    return current
+
+
 @dataclass
 class ItemSummary:
     """What the items export and the analysis need from an item's human labels."""
@@ -452,19 +468,3 @@ class TaskType:
     ) -> dict[str, Any]:
         """The source paper's metrics for one model run (``ModelFigures.metrics``)."""
         return {}
-
-
-def _field_value(
-    field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]
-) -> Any:
-    """An agreement field's value in one annotation, read in Python (``None``: no value)."""
-    if field_.extract is not None:
-        return field_.extract(value, payload)
-    current: Any = value
-    for key in field_.path:
-        if not isinstance(current, Mapping) or key not in current:
-            return None
-        current = current[key]
-    if current is not None and field_.transform is not None:
-        current = float(field_.transform(float(current)))
-    return current
