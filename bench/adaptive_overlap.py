@@ -5,8 +5,8 @@
 
 Creates its own database. Two figures, each a ratio or a rate measured in this one run:
 
-1. The submit path, in process (services, no HTTP): one annotator reserves and submits on two
-   preference-pair projects seeded alike (overlap 3), one without the option and one with it
+1. The submit path, in process (services, no HTTP): five annotators in turn reserve and submit
+   on two preference-pair projects seeded alike (overlap 3), one without the option and one with it
    (``adaptive_extra`` 2, first 3 labels, threshold 1), in alternating blocks so that both see
    the same machine load. Prints the seconds per reserve+submit of each and their ratio (on/off).
 2. The set-based pass (``adaptive_extend_items``) that a settings change (``project_update``) and a
@@ -39,7 +39,7 @@ def submit_path(*, items: int, submits: int, block: int) -> None:
             c.seed_items_sql(
                 conn, project_id=project_id, n_items=items, prompt_chars=200, response_chars=1000
             )
-        users = c.seed_users(project_id=project_id, annotators=3, leads=0)["annotator"]
+        users = c.seed_users(project_id=project_id, annotators=5, leads=0)["annotator"]
         projects[name] = (Project.objects.get(pk=project_id), users)
 
     from django.contrib.auth import get_user_model
@@ -51,14 +51,16 @@ def submit_path(*, items: int, submits: int, block: int) -> None:
     }
     spent = {"off": 0.0, "on": 0.0}
     done = {"off": 0, "on": 0}
-    votes = (-2, 2, 1)  # the three annotators disagree: every third submit extends an item
+    # Five annotators in turn: the first three disagree, so on the 'on' project every item is
+    # extended to 5 and the last two fill it; on the 'off' one items are done at 3.
+    votes = (-2, 2, 1, 0, 0)
     order = ("off", "on")
     while min(done.values()) < submits:
         for name in order:
             project = projects[name][0]
             started = time.perf_counter()
             for n in range(block):
-                index = (done[name] + n) % 3
+                index = (done[name] + n) % len(votes)
                 annotator = annotators[name][index]
                 assignment = services.assignment_reserve_next(project=project, annotator=annotator)
                 if assignment is None:
