@@ -23,6 +23,10 @@ def _default_reservation_seconds() -> int:
     return settings.DISSENSUS_DEFAULT_RESERVATION_SECONDS
 
 
+ADAPTIVE_EXTRA_MAX = 20
+"""The most annotations adaptive overlap may add to one item."""
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     task_type = models.CharField(max_length=50)
@@ -60,6 +64,25 @@ class Project(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Annotators whose gold accuracy falls below this are paused (0 turns it off).",
     )
+    # Adaptive overlap (annotate.services.adaptive; HelpSteer2's rule): up to ``adaptive_extra``
+    # more annotations for an item whose first ``adaptive_first_k`` labels disagree.
+    adaptive_extra = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(ADAPTIVE_EXTRA_MAX)],
+        help_text="Annotations added to an item whose first labels disagree (0 turns it off).",
+    )
+    adaptive_first_k = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(1000)],
+        help_text="How many first labels are compared (empty: the overlap).",
+    )
+    adaptive_threshold = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1000.0)],
+        help_text="Labels on a scale disagree when their spread is more than this many points "
+        "(a preference's max vote - min vote); nominal labels disagree when not unanimous.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -83,6 +106,17 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(qualification_pass_mark__gte=0) & Q(qualification_pass_mark__lte=1),
                 name="project_qualification_pass_mark_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(adaptive_extra__lte=ADAPTIVE_EXTRA_MAX),
+                name="project_adaptive_extra_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(adaptive_first_k__isnull=True) | Q(adaptive_first_k__gte=2),
+                name="project_adaptive_first_k_gte_2",
+            ),
+            models.CheckConstraint(
+                condition=Q(adaptive_threshold__gte=0), name="project_adaptive_threshold_gte_0"
             ),
         ]
 

@@ -102,6 +102,8 @@ class ProjectProgress:
     n_open: int
     n_annotations: int
     n_annotations_wanted: int
+    # Items adaptive overlap gave more annotations (their first labels disagreed).
+    n_extended: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return self.__dict__.copy()
@@ -115,6 +117,7 @@ def project_progress(*, project: Project) -> ProjectProgress:
         n_started=Count("id", filter=Q(n_submitted__gt=0)),
         n_annotations=Sum("n_submitted"),
         n_extra=Sum("extra_overlap"),
+        n_extended=Count("id", filter=Q(extra_overlap__gt=0)),
     )
     n_items = counts["n_items"] or 0
     n_done = counts["n_done"] or 0
@@ -126,6 +129,7 @@ def project_progress(*, project: Project) -> ProjectProgress:
         n_open=n_items - n_done - n_in_progress,
         n_annotations=counts["n_annotations"] or 0,
         n_annotations_wanted=n_items * project.overlap + (counts["n_extra"] or 0),
+        n_extended=counts["n_extended"] or 0,
     )
 
 

@@ -46,6 +46,9 @@ class Progress:
     n_annotations: int
     n_annotations_wanted: int
     timeline: list[TimelinePoint] = dataclass_field(default_factory=list)
+    # Items whose target adaptive overlap raised (their first labels disagreed); 0 in
+    # figures stored before it existed.
+    n_extended: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class Progress:
             "n_open": self.n_open,
             "n_annotations": self.n_annotations,
             "n_annotations_wanted": self.n_annotations_wanted,
+            "n_extended": self.n_extended,
             "timeline": [vars(p).copy() for p in self.timeline],
         }
 

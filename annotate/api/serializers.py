@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.models import ADAPTIVE_EXTRA_MAX, Annotation, Assignment, Item, Membership, Project
 from annotate.services.assignment import MAX_TIME_SPENT_MS
 from annotate.tasktypes import task_type_choices
 
@@ -17,10 +17,49 @@ class ProjectCreateIn(serializers.Serializer):
     reservation_seconds = serializers.IntegerField(min_value=10, required=False)
     gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     config = serializers.DictField(default=dict)
+    adaptive_extra = serializers.IntegerField(
+        min_value=0,
+        max_value=ADAPTIVE_EXTRA_MAX,
+        default=0,
+        help_text="Adaptive overlap: annotations added to an item whose first labels disagree "
+        "(0: off).",
+    )
+    adaptive_first_k = serializers.IntegerField(
+        min_value=2,
+        max_value=1000,
+        allow_null=True,
+        default=None,
+        help_text="How many first labels are compared (null: the overlap; at most the overlap).",
+    )
+    adaptive_threshold = serializers.FloatField(
+        min_value=0.0,
+        max_value=1000.0,
+        default=1.0,
+        help_text="Labels on a scale disagree when their spread is more than this many points; "
+        "nominal labels when not unanimous.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["task_type"].choices = task_type_choices()
+
+
+class ProjectUpdateIn(serializers.Serializer):
+    """A project's settings, each optional (a PATCH); the task type is fixed once created."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    instructions = serializers.CharField(allow_blank=True, required=False)
+    reservation_seconds = serializers.IntegerField(min_value=10, required=False)
+    gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    config = serializers.DictField(required=False)
+    adaptive_extra = serializers.IntegerField(
+        min_value=0, max_value=ADAPTIVE_EXTRA_MAX, required=False
+    )
+    adaptive_first_k = serializers.IntegerField(
+        min_value=2, max_value=1000, allow_null=True, required=False
+    )
+    adaptive_threshold = serializers.FloatField(min_value=0.0, max_value=1000.0, required=False)
 
 
 class ProjectOut(serializers.ModelSerializer):
@@ -35,6 +74,9 @@ class ProjectOut(serializers.ModelSerializer):
             "reservation_seconds",
             "gold_rate",
             "config",
+            "adaptive_extra",
+            "adaptive_first_k",
+            "adaptive_threshold",
             "created_at",
         ]
 
@@ -46,6 +88,9 @@ class ProgressOut(serializers.Serializer):
     n_open = serializers.IntegerField()
     n_annotations = serializers.IntegerField()
     n_annotations_wanted = serializers.IntegerField()
+    n_extended = serializers.IntegerField(
+        help_text="Items given more annotations because their first labels disagreed."
+    )
 
 
 class ProjectDetailOut(ProjectOut):

@@ -75,6 +75,14 @@ class ProjectDetailApi(APIView):
         project = selectors.project_get(project_id=project_id, user=request.user)
         return Response(_project_detail(project, request.user))
 
+    @extend_schema(request=s.ProjectUpdateIn, responses={200: s.ProjectDetailOut, 400: s.ErrorOut})
+    def patch(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(project_id=project_id, user=request.user, role=LEAD)
+        data = s.ProjectUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = services.project_update(project=project, **data.validated_data)
+        return Response(_project_detail(project, request.user))
+
 
 class MemberAddApi(APIView):
     @extend_schema(request=s.MemberIn, responses={201: s.MemberOut, 400: s.ErrorOut})

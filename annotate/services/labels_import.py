@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from annotate import hooks
 from annotate.models import Annotation, AnnotationVersion, Assignment, Item, Membership, Project
+from annotate.services.adaptive import adaptive_extend_items
 from annotate.services.importing import LineErrors
 from annotate.tasktypes import get_task_type
 from core.errors import FieldError, ImportFailed, SchemaError
@@ -143,6 +144,9 @@ def labels_store(*, project: Project, rows: Iterable[tuple[int, Any]]) -> Labels
     with transaction.atomic():
         annotators = _external_annotators(project, cleaned, result)
         _write(project, cleaned, annotators, result)
+        # Adaptive overlap's rule, as after a submit: the items whose first labels now disagree
+        # want more annotations.
+        adaptive_extend_items(project=project, item_ids={item.pk for _row, item, _v in cleaned})
         transaction.on_commit(lambda: hooks.annotations_changed(project_id=project.pk))
     return result
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotate.models import Membership, Project
+from annotate.services.adaptive import adaptive_extend_items
 from annotate.tasktypes import get_task_type
 from core.errors import FieldError, InvalidInput, SchemaError
 
@@ -22,6 +23,7 @@ def _validated(project: Project) -> Project:
         project.config = plugin.validate_config(project.config or {})
     except ValueError as exc:
         raise InvalidInput(str(exc), detail=[FieldError("config", str(exc))]) from None
+    detail: list[FieldError] = []
     try:
         project.full_clean(exclude=["created_by"])
     except ValidationError as exc:
@@ -30,8 +32,40 @@ def _validated(project: Project) -> Project:
             for name, messages in exc.message_dict.items()
             for message in messages
         ]
-        raise InvalidInput("invalid project", detail=detail) from None
+    detail += [
+        error
+        for error in _adaptive_errors(project)
+        if not any(found.field == error.field for found in detail)
+    ]
+    if detail:
+        raise InvalidInput("invalid project", detail=detail)
     return project
+
+
+def _adaptive_errors(project: Project) -> list[FieldError]:
+    """Adaptive overlap compares an item's first ``k`` labels, 2 or more, and no more than the
+    overlap: an item gets no more labels than that before it is extended."""
+    if not project.adaptive_extra or not isinstance(project.overlap, int):
+        return []
+    if project.adaptive_first_k is None:
+        if project.overlap < 2:
+            return [
+                FieldError(
+                    "adaptive_extra",
+                    f"adaptive overlap compares at least 2 first labels, and the overlap is "
+                    f"{project.overlap}: raise the overlap or set adaptive_first_k",
+                )
+            ]
+        return []
+    if isinstance(project.adaptive_first_k, int) and project.adaptive_first_k > project.overlap:
+        return [
+            FieldError(
+                "adaptive_first_k",
+                f"must be at most the overlap ({project.overlap}): an item gets no more labels "
+                "than that before adaptive overlap extends it",
+            )
+        ]
+    return []
 
 
 @transaction.atomic
@@ -45,6 +79,9 @@ def project_create(
     reservation_seconds: int | None = None,
     gold_rate: float = 0.0,
     config: dict[str, Any] | None = None,
+    adaptive_extra: int = 0,
+    adaptive_first_k: int | None = None,
+    adaptive_threshold: float = 1.0,
 ) -> Project:
     """Create a project; its creator becomes its lead."""
     project = Project(
@@ -54,6 +91,9 @@ def project_create(
         instructions=instructions,
         gold_rate=gold_rate,
         config=config or {},
+        adaptive_extra=adaptive_extra,
+        adaptive_first_k=adaptive_first_k,
+        adaptive_threshold=adaptive_threshold,
         created_by=created_by,
     )
     if reservation_seconds is not None:
@@ -76,7 +116,15 @@ UPDATABLE_FIELDS = (
     "qualification_pass_mark",
     "gold_min_answers",
     "gold_min_accuracy",
+    # adaptive overlap (annotate.services.adaptive)
+    "adaptive_extra",
+    "adaptive_first_k",
+    "adaptive_threshold",
 )
+
+ADAPTIVE_INPUTS = frozenset({"overlap", "adaptive_extra", "adaptive_first_k", "adaptive_threshold"})
+"""The settings adaptive overlap's rule reads: changing one applies the rule to the items that
+already have their first labels."""
 
 
 def project_update(*, project: Project, **changes: Any) -> Project:
@@ -84,7 +132,9 @@ def project_update(*, project: Project, **changes: Any) -> Project:
 
     The one path for every settings change (the API, the project and crowd pages): the task
     type's config schema and the model's validators. The task type is fixed once created. On
-    a refusal ``project`` is left as it was in the database.
+    a refusal ``project`` is left as it was in the database. A change of the adaptive overlap
+    settings (or of the overlap, its default ``k``) applies the rule to the items that already
+    have their first labels, in the same transaction.
     """
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
@@ -92,6 +142,7 @@ def project_update(*, project: Project, **changes: Any) -> Project:
             "these fields cannot be changed",
             detail=[FieldError(f, "cannot be changed") for f in sorted(unknown)],
         )
+    before = {field: getattr(project, field) for field in changes}
     for field, value in changes.items():
         setattr(project, field, value)
     try:
@@ -100,7 +151,10 @@ def project_update(*, project: Project, **changes: Any) -> Project:
         if changes and project.pk is not None:
             project.refresh_from_db(fields=list(changes))
         raise
-    project.save(update_fields=list(changes) or None)
+    with transaction.atomic():
+        project.save(update_fields=list(changes) or None)
+        if any(before[f] != getattr(project, f) for f in ADAPTIVE_INPUTS & set(changes)):
+            adaptive_extend_items(project=project)
     return project
 
 

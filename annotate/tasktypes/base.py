@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel
 
 from core.errors import FieldError, SchemaError, validate_model
+from stats.spread import not_unanimous, spread_exceeds
 
 from .modeling import Predictions
 
@@ -44,6 +45,22 @@ def unanimous_or_split(labels: list[Any]) -> str | None:
     if not labels:
         return None
     return "unanimous" if len(set(labels)) == 1 else "split"
+
+
+def _field_value(
+    field_: AgreementField, value: Mapping[str, Any], payload: Mapping[str, Any]
+) -> Any:
+    """An agreement field's value in one annotation, read in Python (``None``: no value)."""
+    if field_.extract is not None:
+        return field_.extract(value, payload)
+    current: Any = value
+    for key in field_.path:
+        if not isinstance(current, Mapping) or key not in current:
+            return None
+        current = current[key]
+    if current is not None and field_.transform is not None:
+        current = float(field_.transform(float(current)))
+    return current
 
 
 @dataclass
@@ -411,6 +428,28 @@ class TaskType:
         if len(labels) < MIN_VOTES_FOR_STATUS:
             return None
         return self.agreement_status(list(labels), config=config)
+
+    def labels_disagree(
+        self,
+        values: Sequence[Mapping[str, Any]],
+        *,
+        payload: Mapping[str, Any],
+        threshold: float,
+        config: Mapping[str, Any],
+    ) -> bool:
+        """Whether an item's first labels disagree enough to ask for more (adaptive overlap).
+
+        By default on the primary agreement field: a nominal one disagrees when not unanimous
+        (``threshold`` unused), an ordered one when its spread is more than ``threshold``; a
+        type without a primary field compares ``label_of``. A type overrides this for its own
+        scale (a preference's points)."""
+        primary = next((f for f in self.agreement_fields(config) if f.primary), None)
+        if primary is None:
+            return not_unanimous(self.label_of(value) for value in values)
+        read = [_field_value(primary, value, payload) for value in values]
+        if primary.level in ("ordinal", "interval", "ratio"):
+            return spread_exceeds([float(v) for v in read if v is not None], threshold)
+        return not_unanimous(read)
 
     # --- analysis (the ``analysis`` app reads these; none by default)
     def agreement_fields(self, config: Mapping[str, Any]) -> list[AgreementField]:

@@ -81,6 +81,7 @@ def test_create_project_returns_201_and_makes_the_creator_lead(db, api):
         "n_open": 0,
         "n_annotations": 0,
         "n_annotations_wanted": 0,
+        "n_extended": 0,
     }
 
 
@@ -145,6 +146,7 @@ def test_project_detail_counts_progress(project, lead, make_annotator, import_pa
         "n_open": 2,
         "n_annotations": 3,
         "n_annotations_wanted": 8,
+        "n_extended": 0,
     }
     assert as_annotator.json()["role"] == "annotator"
     assert as_annotator.json()["progress"] == {"n_done": 1, "n_left": 3}

@@ -14,6 +14,7 @@ from typing import Any
 
 from core.errors import FieldError
 from stats.preference import preference_agreement_status, scale_votes, vote_meaning
+from stats.spread import spread_exceeds
 
 from ..base import (
     AgreementField,
@@ -163,6 +164,22 @@ class PreferencePair(TaskType):
     ) -> str | None:
         status = preference_agreement_status(labels, scale=scale_of(config or {}))
         return status.value if status else None
+
+    def labels_disagree(
+        self,
+        values: Sequence[Mapping[str, Any]],
+        *,
+        payload: Mapping[str, Any],
+        threshold: float,
+        config: Mapping[str, Any],
+    ) -> bool:
+        """HelpSteer2's rule: the votes' spread (max - min, in points of the project's 5- or
+        7-point scale) is more than ``threshold``. A vote off the scale is a ``ValueError``."""
+        scale = scale_of(config)
+        votes = [self.label_of(value) for value in values]
+        for vote in votes:
+            vote_meaning(vote, scale)
+        return spread_exceeds(votes, threshold)
 
     def summarize(
         self, values: list[Mapping[str, Any]], *, config: Mapping[str, Any] | None = None
