@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -189,8 +190,11 @@ def status_filter(*, project: Project, raw: Sequence[str]) -> set[str] | None:
     return wanted
 
 
-def _ids(ids: Sequence[int]) -> RawSQL:
-    """A list of ids as one array parameter (no limit on their number)."""
+def _ids(ids: Sequence[int]) -> RawSQL | list[int]:
+    """A list of ids as one array parameter on PostgreSQL (no limit on their number); a plain
+    list elsewhere (the SQLite demo)."""
+    if connection.vendor != "postgresql":
+        return list(ids)
     return RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
 
 
