@@ -18,6 +18,7 @@ from ..selectors.reliability import (
     set_units,
 )
 from .annotators import annotator_figures, primary_field
+from .dawid_skene import dawid_skene_figures
 from .divergence import divergence_figures, item_statuses
 from .fields import field_figures, set_field_figures
 from .model_runs import model_figures
@@ -69,4 +70,5 @@ def agreement_compute(*, project: Project) -> Figures:
         set_fields=[set_field_figures(f, units[f.name]) for f in set_fields],
         models=model_figures(project, rd, spec, statuses, metrics_data),
         paper=plugin.paper_figures(metrics_data),
+        dawid_skene=dawid_skene_figures(rd),
     )
