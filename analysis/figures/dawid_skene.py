@@ -12,6 +12,7 @@ item drawn from the estimated class prior.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,18 +124,37 @@ def export_field(fields: Sequence[AgreementField]) -> AgreementField | None:
     return chosen[0] if chosen else None
 
 
-_last: tuple[tuple[Any, ...], dict[int, tuple[str, float]]] | None = None
-"""The last project's item labels, with what they were computed from: an export asks once per
-chunk of items, and the model runs on the whole project."""
+@dataclass
+class _Computed:
+    """The item labels of the last project exported in this process, what they were computed
+    from (``key``), and the highest item id served since (an export asks in ascending id order,
+    one chunk at a time, so a chunk starting above it continues the same export)."""
+
+    key: tuple[int, str, str]
+    labels: dict[int, tuple[str, float]]
+    served_up_to: int
 
 
-def item_labels(*, project: Project, field: AgreementField) -> dict[int, tuple[str, float]]:
+_last: _Computed | None = None
+
+
+def item_labels(
+    *, project: Project, field: AgreementField, item_ids: Sequence[int]
+) -> dict[int, tuple[str, float]]:
     """Each labelled item's most probable true label and its posterior (Dawid-Skene on the
-    project's whole field), computed once while the project's annotations do not change."""
+    project's whole field). Computed at the start of an export, unless the project's annotations
+    have not changed since the last one; the following chunks of the same export reuse it."""
     global _last
+    first, last = min(item_ids), max(item_ids)
+    cached = _last
+    if cached is not None and cached.key[:2] == (project.pk, field.name):
+        if first > cached.served_up_to:  # the same export, its next chunk
+            cached.served_up_to = last
+            return cached.labels
+        if cached.key[2] == analysis_source_key(project=project)[0]:  # a new one, same data
+            cached.served_up_to = last
+            return cached.labels
     key = (project.pk, field.name, analysis_source_key(project=project)[0])
-    if _last is not None and _last[0] == key:
-        return _last[1]
     rd = reliability_data(project=project, fields=[field])
     fd = rd.fields[field.name]
     labels: dict[int, tuple[str, float]] = {}
@@ -147,7 +167,7 @@ def item_labels(*, project: Project, field: AgreementField) -> dict[int, tuple[s
                     fd.label(result.categories[best[n]]),
                     float(result.posteriors[n, best[n]]),
                 )
-    _last = (key, labels)
+    _last = _Computed(key=key, labels=labels, served_up_to=last)
     return labels
 
 
@@ -164,7 +184,7 @@ def export_columns(*, item_ids: list[int]) -> dict[str, dict[int, Any]]:
     field = export_field(plugin.agreement_fields(plugin.config(project.config)))
     if field is None:
         return {}
-    labels = item_labels(project=project, field=field)
+    labels = item_labels(project=project, field=field, item_ids=item_ids)
     found = [(item_id, labels.get(item_id)) for item_id in item_ids]
     return {
         EXPORT_LABEL: {i: hit[0] if hit else None for i, hit in found},
