@@ -136,6 +136,58 @@ def dawid_skene_annotators_table(figures: Figures) -> Table:
     return ["field", "username", "n_labels", "accuracy"], rows
 
 
+def _flat(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """A nested figure as ``(dotted name, value)`` pairs; a list's dicts are named by their first
+    text value (``by_negative_set[easy].accuracy``), else by position."""
+    if isinstance(value, dict):
+        out: list[tuple[str, Any]] = []
+        for key, inner in value.items():
+            out += _flat(f"{prefix}.{key}" if prefix else str(key), inner)
+        return out
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        out = []
+        for n, inner in enumerate(value):
+            texts = (
+                [v for v in inner.values() if isinstance(v, str)] if isinstance(inner, dict) else []
+            )
+            name = texts[0] if texts else str(n)
+            if isinstance(inner, dict) and texts:
+                inner = {k: v for k, v in inner.items() if v != name}
+            out += _flat(f"{prefix}[{name}]", inner)
+        return out
+    return [(prefix, value)]
+
+
+def paper_table(figures: Figures) -> Table:
+    """The source paper's figures (``Figures.paper``, each run's ``metrics``), whatever their task
+    type's keys: one row per figure, named by its dotted path."""
+    rows = [["humans", None, name, value] for name, value in _flat("", figures.paper)]
+    for run in figures.models:
+        rows += [
+            [run.model_name, run.run_id, name, value] for name, value in _flat("", run.metrics)
+        ]
+    return ["source", "run_id", "figure", "value"], rows
+
+
+def paper_display_rows(figures: Figures) -> list[tuple[str, Any, str, str]]:
+    """``paper_table``'s rows for the dashboard: rates with three decimals, counts whole, text as
+    it is, a dash for undefined."""
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return str(value)
+
+    return [
+        (source, run_id, name, shown(value))
+        for source, run_id, name, value in paper_table(figures)[1]
+    ]
+
+
 def status_table(report: DivergenceReport) -> Table:
     return ["status", "n_items"], [[status, n] for status, n in report.status_counts.items()]
 
@@ -160,6 +212,7 @@ AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "sets": sets_table,
     "dawid_skene_labels": dawid_skene_labels_table,
     "dawid_skene_annotators": dawid_skene_annotators_table,
+    "paper": paper_table,
 }
 DIVERGENCE_TABLES: dict[str, Callable[[DivergenceReport], Table]] = {
     "items": items_table,

@@ -22,7 +22,7 @@ from annotate.web import lead_project_for_page
 from core.errors import InvalidInput, NotFound
 from core.web import is_htmx
 
-from . import charts, selectors, snapshots
+from . import charts, selectors, snapshots, tables
 from . import taxonomy as taxonomy_services
 
 
@@ -42,6 +42,7 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
     if figures is None:
         return context
     context["has_reference"] = figures.has_reference
+    context["paper_rows"] = tables.paper_display_rows(figures)
     progress = figures.progress
     context["timeline_chart"] = charts.timeline(
         [(p.date, p.cumulative) for p in progress.timeline],
