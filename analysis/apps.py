@@ -17,3 +17,4 @@ class AnalysisConfig(AppConfig):
 
         hooks.annotations_changed.connect(receivers.annotations_changed)
         hooks.annotator_consensus_agreement.connect(receivers.annotator_consensus_agreement)
+        hooks.item_export_columns.connect(receivers.item_export_dawid_skene)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from annotate.models import Project
 
 from . import snapshots
+from .figures import dawid_skene
 from .selectors.snapshot import consensus_agreement_by_annotator
 
 
@@ -16,3 +19,9 @@ def annotations_changed(*, project_id: int) -> None:
 def annotator_consensus_agreement(*, project: Project) -> dict[int, float | None]:
     """Each annotator's agreement with the consensus, from the cached figures."""
     return consensus_agreement_by_annotator(project=project)
+
+
+def item_export_dawid_skene(*, item_ids: list[int]) -> dict[str, dict[int, Any]]:
+    """The items export's Dawid-Skene columns: each item's most probable label and its
+    posterior on the type's primary nominal field."""
+    return dawid_skene.export_columns(item_ids=item_ids)

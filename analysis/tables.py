@@ -143,6 +143,27 @@ def cohorts_table(figures: Figures) -> Table:
     return columns, rows
 
 
+def dawid_skene_labels_table(figures: Figures) -> Table:
+    """Dawid-Skene per nominal field: each label's prior, mean posterior and MAP item count."""
+    rows = [
+        [f.field, x.label, x.prior, x.mean_posterior, x.n_map, f.n_items, f.converged]
+        for f in figures.dawid_skene
+        for x in f.labels
+    ]
+    columns = ["field", "label", "prior", "mean_posterior", "n_map", "n_items", "converged"]
+    return columns, rows
+
+
+def dawid_skene_annotators_table(figures: Figures) -> Table:
+    """Dawid-Skene per nominal field: each annotator's estimated accuracy."""
+    rows = [
+        [f.field, a.username, a.n_labels, a.accuracy]
+        for f in figures.dawid_skene
+        for a in f.annotators
+    ]
+    return ["field", "username", "n_labels", "accuracy"], rows
+
+
 def status_table(report: DivergenceReport) -> Table:
     return ["status", "n_items"], [[status, n] for status, n in report.status_counts.items()]
 
@@ -170,6 +191,8 @@ AGREEMENT_TABLES: dict[str, Callable[[Figures], Table]] = {
     "progress": progress_table,
     "sets": sets_table,
     "cohorts": cohorts_table,
+    "dawid_skene_labels": dawid_skene_labels_table,
+    "dawid_skene_annotators": dawid_skene_annotators_table,
 }
 DIVERGENCE_TABLES: dict[str, Callable[[DivergenceReport], Table]] = {
     "items": items_table,

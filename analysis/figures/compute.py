@@ -20,6 +20,7 @@ from ..selectors.reliability import (
 )
 from .annotators import annotator_figures, primary_field
 from .cohorts import cohort_figures
+from .dawid_skene import dawid_skene_figures
 from .divergence import divergence_figures, item_statuses
 from .fields import field_figures, set_field_figures
 from .model_runs import model_figures
@@ -72,4 +73,5 @@ def agreement_compute(*, project: Project) -> Figures:
         models=model_figures(project, rd, spec, statuses, metrics_data),
         paper=plugin.paper_figures(metrics_data),
         cohorts=cohort_figures(rd, annotator_cohorts(project=project)),
+        dawid_skene=dawid_skene_figures(rd),
     )

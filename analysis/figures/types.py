@@ -392,6 +392,60 @@ class ModelFigures:
 
 
 @dataclass(frozen=True)
+class DawidSkeneLabel:
+    """One label of a Dawid-Skene field: its estimated prior, its mean posterior over the items,
+    and the items whose most probable true label it is."""
+
+    label: str
+    prior: float | None
+    mean_posterior: float | None
+    n_map: int
+
+
+@dataclass(frozen=True)
+class DawidSkeneAnnotator:
+    """An annotator's estimated accuracy: the chance their label is the true one on an item drawn
+    from the estimated prior (sum over labels k of prior_k x confusion[k, k])."""
+
+    annotator_id: int
+    username: str
+    n_labels: int
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class DawidSkeneFigures:
+    """Dawid-Skene (1979) on one nominal agreement field (``analysis.figures.dawid_skene``)."""
+
+    field: str
+    label: str
+    n_items: int
+    n_annotators: int
+    labels: list[DawidSkeneLabel]
+    annotators: list[DawidSkeneAnnotator]
+    mean_map_posterior: float | None
+    n_differs_from_majority: int
+    n_majority_ties: int
+    iterations: int
+    converged: bool
+    log_likelihood: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = vars(self).copy()
+        d["labels"] = [vars(x).copy() for x in self.labels]
+        d["annotators"] = [vars(x).copy() for x in self.annotators]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DawidSkeneFigures:
+        return cls(
+            **{k: v for k, v in d.items() if k not in ("labels", "annotators")},
+            labels=[DawidSkeneLabel(**x) for x in d["labels"]],
+            annotators=[DawidSkeneAnnotator(**x) for x in d["annotators"]],
+        )
+
+
+@dataclass(frozen=True)
 class Figures:
     """Every figure of a project's analysis (``analysis.figures.agreement_compute``)."""
 
@@ -410,6 +464,8 @@ class Figures:
     paper: dict[str, Any] = dataclass_field(default_factory=dict)
     # Agreement per cohort of annotators, where memberships have cohorts (key absent otherwise).
     cohorts: list[CohortFigures] = dataclass_field(default_factory=list)
+    # Dawid-Skene per nominal agreement field (the JSON key is left out when there is none).
+    dawid_skene: list[DawidSkeneFigures] = dataclass_field(default_factory=list)
 
     @property
     def has_reference(self) -> bool:
@@ -431,6 +487,9 @@ class Figures:
             "models": [m.to_dict() for m in self.models],
             **({"paper": sorted_keys(self.paper)} if self.paper else {}),
             **({"cohorts": [c.to_dict() for c in self.cohorts]} if self.cohorts else {}),
+            **(
+                {"dawid_skene": [f.to_dict() for f in self.dawid_skene]} if self.dawid_skene else {}
+            ),
         }
 
     @classmethod
@@ -460,4 +519,5 @@ class Figures:
             models=[ModelFigures.from_dict(m) for m in d.get("models", [])],
             paper=d.get("paper", {}),
             cohorts=[CohortFigures.from_dict(c) for c in d.get("cohorts", [])],
+            dawid_skene=[DawidSkeneFigures.from_dict(f) for f in d.get("dawid_skene", [])],
         )

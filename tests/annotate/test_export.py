@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from analysis.figures import dawid_skene
 from annotate import exporting, services
 from annotate.models import Annotation, Assignment, Item
 from core.errors import InvalidInput
@@ -84,6 +85,9 @@ ITEM_COLUMNS = [
     "label_distribution",
     "majority_label",
     "agreement_status",
+    # The analysis app's Dawid-Skene columns (tests/analysis/test_dawid_skene.py checks them).
+    "dawid_skene_label",
+    "dawid_skene_posterior",
     "predictions",
 ]
 PAIR_COLUMNS = [
@@ -169,6 +173,11 @@ def expected_annotation_rows(project, annotators, *, identities=False) -> list[d
 
 def expected_item_rows(project, annotators, *, identities=False) -> list[dict]:
     names = names_of(project, annotators, identities=identities)
+    # Dawid-Skene's values are checked against crowd-kit in tests/analysis/test_dawid_skene.py;
+    # here, that the columns carry them.
+    ds = dawid_skene.export_columns(
+        item_ids=list(Item.objects.filter(project=project).values_list("pk", flat=True))
+    )
     rows = []
     for item in Item.objects.filter(project=project).order_by("pk"):
         n = int(item.external_id.removeprefix("pair-"))
@@ -197,6 +206,8 @@ def expected_item_rows(project, annotators, *, identities=False) -> list[dict]:
                 "label_distribution": _distribution(counts),
                 "majority_label": majority,
                 "agreement_status": status,
+                "dawid_skene_label": ds["dawid_skene_label"][item.pk],
+                "dawid_skene_posterior": ds["dawid_skene_posterior"][item.pk],
                 "predictions": [],
             }
         )
@@ -679,10 +690,12 @@ def test_item_rows_read_items_and_labels_chunk_by_chunk(project, many_annotation
 
     assert first["external_id"] == "bulk-0" and first["n_annotations"] == 1
     # The annotators' names; the first chunk of items, of their labels and of their model
-    # predictions.
-    assert len(first_row.captured_queries) == 4
+    # predictions; and, once per export, the five reads of the Dawid-Skene columns (the items'
+    # project, the analysis's source key, the labels of the field).
+    assert len(first_row.captured_queries) == 4 + 5
     assert 1 + len(rest) == many_annotations
-    assert len(the_rest.captured_queries) == 3 + 3 + 1  # two more chunks, then the empty read
+    # Two more chunks (with their project, for the Dawid-Skene columns), then the empty read.
+    assert len(the_rest.captured_queries) == 4 + 4 + 1
 
 
 def test_api_export_streams_without_buffering(project, lead, api, many_annotations):

@@ -70,11 +70,17 @@ def zip_source(stream: Any) -> ImportSource:
 
 def resolver(archive: zipfile.ZipFile | None, spool: Any = None) -> Any:
     def resolve(records: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        # Consecutive records naming the same image (one VisArgs row's negative sets) read and
+        # check it once.
+        last: tuple[Any, Any] = (None, None)
         try:
             for line, record in records:
                 if isinstance(record, dict) and "image" in record:
                     record = dict(record)
-                    record["image"] = _resolve_image(record["image"], archive)
+                    reference = record["image"]
+                    if not (isinstance(reference, str) and reference == last[0]):
+                        last = (reference, _resolve_image(reference, archive))
+                    record["image"] = last[1]
                 yield line, record
         finally:
             if archive is not None:

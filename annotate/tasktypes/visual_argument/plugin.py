@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
 
-from ..base import AgreementField, Demo, ExportShape, ImportSource, PaperTable, SetField, TaskType
-from . import analysis
-from .adapters import visargs_records
+from ..base import (
+    AgreementField,
+    Demo,
+    ExportShape,
+    ImportSource,
+    MetricsData,
+    PaperTable,
+    RunPrediction,
+    SetField,
+    TaskType,
+)
+from . import analysis, paper
+from .adapters import NEGATIVESET_CSV_COLUMNS, visargs_negativeset_records, visargs_records
 from .demo import DEMO
 from .export import EXPORT_SHAPES
 from .media import resolver, zip_source
@@ -62,6 +72,7 @@ class VisualArgument(TaskType):
             "commonsense_premises",
             "reasoning_steps",
         }
+        | NEGATIVESET_CSV_COLUMNS
     )
 
     def validate_item(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,7 +131,11 @@ class VisualArgument(TaskType):
 
     # --- import
     def adapters(self) -> dict[str, Any]:
-        return {"visargs": visargs_records}
+        return {"visargs": visargs_records, "visargs_negativeset": visargs_negativeset_records}
+
+    def adapter_config(self, adapter: str) -> dict[str, Any]:
+        """The negative sets are premise identification items: the project is in that mode."""
+        return {"mode": "identification"} if adapter == "visargs_negativeset" else {}
 
     def import_source(self, stream: Any, *, fmt: str | None) -> ImportSource:
         head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
@@ -214,3 +229,12 @@ class VisualArgument(TaskType):
 
     def paper_tables(self, figures: Mapping[str, Any]) -> list[PaperTable]:
         return paper_tables(figures)
+
+    # --- the VisArgs paper's figures (``paper.py``)
+    def paper_figures(self, data: MetricsData) -> dict[str, Any]:
+        return paper.paper_figures(data, mode=self._mode(data.config))
+
+    def model_metrics(
+        self, data: MetricsData, predictions: Sequence[RunPrediction]
+    ) -> dict[str, Any]:
+        return paper.model_metrics(data, predictions)
