@@ -3,9 +3,6 @@ computed by the analysis from rows in PostgreSQL, against counts worked out by h
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.urls import reverse
 
@@ -202,18 +199,17 @@ def test_structure_project_without_references_says_why():
     assert loc["reasons"]["hit_rate"] == "no annotated item has a reference structure"
 
 
-def test_paper_figures_in_the_csv_table_and_on_the_dashboard(identification, api, client):
+def test_paper_figures_in_the_report_and_on_the_dashboard(identification, api, client):
     lead = identification.created_by
-    url = reverse("api-agreement", args=[identification.pk])
-    text = api(lead).get(url + "?format=csv&table=paper").content.decode()
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["source", "run_id", "figure", "value"]
-    found = {(r[0], r[2]): r[3] for r in rows[1:]}
-    assert found["humans", "identification.by_negative_set[easy].n"] == "5"
-    assert found["humans", "identification.by_negative_set[hard_clip].majority.n_ties"] == "0"
-    assert found["clip", "identification.by_negative_set[hard_clip].accuracy"] == "0"
-    assert float(found["humans", "identification.accuracy"]) == pytest.approx(5 / 9, abs=1e-5)
+    url = reverse("api-report", args=[identification.pk])
+    tables = {t["key"]: t for t in api(lead).get(url).json()["tables"]}
+    table = tables["identification"]
+    rows = {row[0]: dict(zip(table["columns"], row, strict=True)) for row in table["rows"]}
+    humans = rows["Humans (every answer)"]
+    assert humans["easy"] == pytest.approx(3 / 5)  # the humans' accuracy on the easy set
+    assert humans["All"] == pytest.approx(5 / 9)
+    assert rows["clip"]["hard_clip"] == 0
     client.force_login(lead)
     page = client.get(reverse("analysis-dashboard", args=[identification.pk])).content.decode()
-    assert 'data-figure="identification.by_negative_set[easy].accuracy"' in page
-    assert "0.600" in page  # the humans' accuracy on the easy set, 3 of 5
+    assert "Premise identification accuracy per negative set" in page
+    assert "0.6000" in page
