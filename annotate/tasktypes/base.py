@@ -22,12 +22,17 @@ from core.errors import FieldError, SchemaError, validate_model
 
 from .modeling import Predictions
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
+
 
 def not_blank(text: str) -> str:
     """A pydantic after-validator for text fields: whitespace and zero-width characters (zero-width
     space, non-joiner, joiner, word joiner, byte-order mark) alone are not text."""
-    invisible = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-    if not text.translate(invisible).strip():
+    stripped = text.strip()
+    if stripped and stripped[0] not in _INVISIBLE:
+        return text  # a visible character: text (the common case, without copying the text)
+    if not text.translate(_DROP_INVISIBLE).strip():
         raise ValueError("must not be blank")
     return text
 
