@@ -354,6 +354,11 @@ class TaskType:
         """``left`` or ``right``: the on-screen side an annotation picked (position bias)."""
         return None
 
+    # The keys of an annotation value that ``position_pick`` reads. When given, the analysis reads
+    # only those and calls ``position_pick`` once per distinct (annotator, value, shown order),
+    # counted in SQL, instead of once per annotation with the whole value.
+    position_keys: ClassVar[tuple[str, ...] | None] = None
+
     @property
     def has_position_pick(self) -> bool:
         """Whether annotations pick an on-screen side (``position_pick`` is overridden), so the
