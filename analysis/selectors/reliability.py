@@ -160,30 +160,38 @@ def _empty_data(fields: Sequence[AgreementField]) -> ReliabilityData:
     )
 
 
-def _binary_columns(statement: str, params: Sequence[Any], n_columns: int) -> np.ndarray:
-    """The rows of ``statement`` (every column a non-null int8 or float8) through a binary COPY,
-    as one NumPy record array (fields ``c0``, ``c1``, ...) read straight from the bytes."""
+def _array_columns(columns: Sequence[str], inner: str, params: Sequence[Any]) -> list[np.ndarray]:
+    """Each of ``columns`` (SQL expressions over ``inner``'s rows, every one a non-null int8 or
+    float8; the first two int8) aggregated into one array and sent in PostgreSQL's binary array
+    form: one row of a few ``bytea``, read into NumPy with ``np.frombuffer`` (no Python object per
+    value). The aggregates of one query see the rows in the same order, so the arrays line up."""
+    select = ", ".join(f"array_send(array_agg({column}))" for column in columns)
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor: COPY binds the parameters client-side
-        with raw.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)", params) as copy:
-            data = b"".join(bytes(block) for block in copy)
-    # 11-byte signature, 4 bytes of flags, the header extension's length and the extension;
-    # then per row a 16-bit field count and per field a 32-bit length and the value; then -1.
-    start = 19 + int.from_bytes(data[15:19], "big")
-    body = data[start:-2] if data[-2:] == b"\xff\xff" else data[start:]
-    layout: list[tuple[str, str]] = [("n", ">i2")]
-    for k in range(n_columns):
-        layout += [(f"l{k}", ">i4"), (f"c{k}", ">f8" if k >= 2 else ">i8")]
-    rows = np.frombuffer(body, dtype=np.dtype(layout))
-    if (rows["n"] != n_columns).any() or any((rows[f"l{k}"] != 8).any() for k in range(n_columns)):
-        raise RuntimeError("unexpected COPY layout reading the reliability data")
-    return rows
+        cursor.execute(f"SELECT {select} FROM ({inner}) AS annotations", list(params))
+        row = cursor.fetchone()
+    out = []
+    for k, sent in enumerate(row or [None] * len(columns)):
+        kind = ">i8" if k < 2 else ">f8"
+        if sent is None:  # no rows: array_agg is NULL
+            out.append(np.empty(0, dtype=kind[1:]))
+            continue
+        data = bytes(sent)
+        # ndim, has-nulls flag, element type; then per dimension its size and lower bound; then
+        # per element a 32-bit length (8: no NULLs here) and the big-endian value.
+        ndim = int.from_bytes(data[0:4], "big")
+        elements = np.frombuffer(
+            data, dtype=np.dtype([("n", ">i4"), ("v", kind)]), offset=12 + 8 * ndim
+        )
+        if (elements["n"] != 8).any():
+            raise RuntimeError("unexpected NULL reading the reliability data")
+        out.append(elements["v"].astype(kind[1:]))
+    return out
 
 
 def _reliability_data_copy(
     *, project: Project, fields: Sequence[AgreementField]
 ) -> ReliabilityData:
-    """``reliability_data`` when every field is read by path, on PostgreSQL: one binary COPY of
+    """``reliability_data`` when every field is read by path, on PostgreSQL: one query of arrays of
     (annotator, item, one float per path: the number, or the code of the text for nominal fields
     read as text), with text codes ranked in SQL in code-point order (``COLLATE "C"``: the order
     of Python's ``sorted``), and their labels from one small DISTINCT query."""
@@ -207,9 +215,10 @@ def _reliability_data_copy(
             f"CASE WHEN {alias} IS NULL THEN 'NaN'::float8 ELSE"
             f' (dense_rank() OVER (ORDER BY {alias} COLLATE "C") - 1)::float8 END'
         )
-    statement = f"SELECT {', '.join(select)} FROM ({inner}) AS annotations"
-    rows = _binary_columns(statement, list(params), len(select))
-    if rows.size == 0:
+    # Window functions cannot sit inside an aggregate: rank in a subquery, aggregate outside.
+    ranked = f"SELECT {', '.join(f'{e} AS c{k}' for k, e in enumerate(select))} FROM ({inner}) AS a"
+    arrays = _array_columns([f"c{k}" for k in range(len(select))], ranked, params)
+    if arrays[0].size == 0:
         return _empty_data(fields)
     labels: dict[tuple[str, ...], list[str]] = {}
     with connection.cursor() as cursor:
@@ -221,8 +230,8 @@ def _reliability_data_copy(
                 list(params),
             )
             labels[path] = [row[0] for row in cursor.fetchall()]
-    annotator_ids, rows_index = np.unique(rows["c0"].astype(np.int64), return_inverse=True)
-    item_ids, columns_index = np.unique(rows["c1"].astype(np.int64), return_inverse=True)
+    annotator_ids, rows_index = np.unique(arrays[0], return_inverse=True)
+    item_ids, columns_index = np.unique(arrays[1], return_inverse=True)
     shape = (len(annotator_ids), len(item_ids))
     result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
     column_of = {("n", path): 2 + n for n, path in enumerate(numbers)}
@@ -230,7 +239,7 @@ def _reliability_data_copy(
     for field_ in fields:
         codes = labels[field_.path] if _needs_codes(field_) else None
         key = ("t" if codes is not None else "n", field_.path)
-        values = rows[f"c{column_of[key]}"].astype(np.float64)
+        values = arrays[column_of[key]]
         if field_.transform is not None:
             values = np.asarray(field_.transform(values), dtype=float)
         data = np.full(shape, np.nan)
@@ -241,8 +250,8 @@ def _reliability_data_copy(
 
 def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:
     """Every field's annotators x items matrix: on PostgreSQL with every field read by path, one
-    binary COPY (and a small query per nominal field read as text); otherwise from one query of
-    rows (two when a field needs items)."""
+    query of binary arrays (and a small one per nominal field read as text); otherwise from one
+    query of rows (two when a field needs items)."""
     if connection.vendor == "postgresql" and all(f.extract is None for f in fields):
         return _reliability_data_copy(project=project, fields=fields)
     return _reliability_data_rows(project=project, fields=fields)
