@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import ijson
 from ijson.common import ObjectBuilder
+from pydantic_core import from_json
 
 from core.errors import FieldError, InvalidInput, SchemaError
 from core.limits import depth_message, json_too_deep, line_bounded, max_json_depth, unstorable_text
@@ -69,7 +70,7 @@ class _RawReader(io.RawIOBase):
 
 def as_buffered(source: Any) -> IO[bytes]:
     """A buffered binary stream over ``source``, so formats can be sniffed without seeking."""
-    return io.BufferedReader(_RawReader(source), buffer_size=1 << 16)  # type: ignore[return-value]
+    return io.BufferedReader(_RawReader(source), buffer_size=1 << 20)  # type: ignore[return-value]
 
 
 def _sniff(stream: IO[bytes]) -> str:
@@ -94,10 +95,38 @@ def json_loads_bounded(text: bytes | str) -> Any:
         raise ValueError(depth_message()) from None
 
 
+def _loads_plain(text: str) -> Any:
+    """``json_loads_bounded`` for text without ``\\u`` escapes: pydantic-core's parser (Rust)
+    gives the values ``json.loads`` gives on such text, two to three times faster. Text it
+    refuses is parsed again by ``json.loads``, whose message names the problem as before."""
+    if json_too_deep(text):
+        raise ValueError(depth_message())
+    try:
+        return from_json(text)
+    except ValueError:
+        return json_loads_bounded(text)
+
+
 def _checked(number: int, record: Any, *, prefix: str = "") -> Record:
     """``record``, or a ``SchemaError`` naming every field whose text cannot be stored."""
     errors = unstorable_text(record, prefix=prefix)
     return (number, SchemaError(errors)) if errors else (number, record)
+
+
+_OTHER_ENCODINGS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)
+
+
+def _utf8_text(line: bytes) -> str | None:
+    """``line`` decoded as ``json.loads`` would decode it, when it is plain (strict) UTF-8; else
+    ``None`` (another encoding, or bytes that only ``json.loads``'s lenient decoding accepts).
+    Where ``json.detect_encoding`` might see another encoding (a BOM, a NUL byte among the first
+    four), ``None`` as well."""
+    if line.startswith(_OTHER_ENCODINGS) or b"\x00" in line[:4]:
+        return None
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _jsonl_records(stream: IO[bytes]) -> Iterator[Record]:
@@ -107,10 +136,22 @@ def _jsonl_records(stream: IO[bytes]) -> Iterator[Record]:
             line = line.removeprefix(codecs.BOM_UTF8)
         if not line:
             continue
+        # Strict UTF-8 decodes several times faster than json.loads's own decoding of bytes
+        # (which lets lone surrogates through); lines it refuses take that slower way.
+        text = _utf8_text(line)
+        plain = text is not None and "\\u" not in text
         try:
-            record = json_loads_bounded(line)
+            if text is not None and plain:
+                record = _loads_plain(text)
+            else:
+                record = json_loads_bounded(line if text is None else text)
         except (ValueError, UnicodeDecodeError) as exc:
             yield number, ParseProblem(f"not valid JSON: {exc}")
+            continue
+        if plain:
+            # Valid UTF-8 holds no lone surrogate, and json.loads refuses raw control characters
+            # in strings: without a \u escape no string of the record can be unstorable.
+            yield number, record
             continue
         yield _checked(number, record)
 

@@ -34,13 +34,18 @@ def annotator_figures(
 ) -> AnnotatorFigures:
     plugin = get_task_type(project.task_type)
     quality = {row.membership.user_id: row for row in annotator_quality(project=project)}
-    position = position_facts(project=project, position_pick=plugin.position_pick)
     left: Counter[int] = Counter()
     sided: Counter[int] = Counter()
-    for annotator_id, pick in zip(position.annotator_ids, position.picks, strict=True):
-        if pick is not None:
-            sided[annotator_id] += 1
-            left[annotator_id] += pick == "left"
+    if plugin.has_position_pick:
+        position = position_facts(
+            project=project, position_pick=plugin.position_pick, value_keys=plugin.position_keys
+        )
+        for annotator_id, pick, count in zip(
+            position.annotator_ids, position.picks, position.counts, strict=True
+        ):
+            if pick is not None:
+                sided[annotator_id] += count
+                left[annotator_id] += count if pick == "left" else 0
     loo = leave_one_out_agreement(primary.data) if primary is not None and rd.fields else None
     row_of = {int(a): n for n, a in enumerate(rd.annotator_ids)}
     names = dict(

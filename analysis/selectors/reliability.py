@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import TruncDate
+from django.db.models.functions import JSONObject, TruncDate
 
 from annotate.models import Annotation, Item, Membership, Project
 from annotate.selectors import annotations_for_aggregates
@@ -144,8 +145,122 @@ def extract_py(field_: AgreementField, value: Mapping[str, Any], payload: Mappin
     return current
 
 
+def _needs_codes(field_: AgreementField) -> bool:
+    return field_.level == "nominal" and field_.transform is None
+
+
+def _empty_data(fields: Sequence[AgreementField]) -> ReliabilityData:
+    empty = np.empty((0, 0))
+    return ReliabilityData(
+        annotator_ids=np.array([], dtype=np.int64),
+        item_ids=np.array([], dtype=np.int64),
+        fields={
+            f.name: FieldData(f, empty.copy(), [] if f.level == "nominal" else None) for f in fields
+        },
+    )
+
+
+def _array_columns(columns: Sequence[str], inner: str, params: Sequence[Any]) -> list[np.ndarray]:
+    """Each of ``columns`` (SQL expressions over ``inner``'s rows, every one a non-null int8 or
+    float8; the first two int8) aggregated into one array and sent in PostgreSQL's binary array
+    form: one row of a few ``bytea``, read into NumPy with ``np.frombuffer`` (no Python object per
+    value). The aggregates of one query see the rows in the same order, so the arrays line up."""
+    select = ", ".join(f"array_send(array_agg({column}))" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM ({inner}) AS annotations", list(params))
+        row = cursor.fetchone()
+    out = []
+    for k, sent in enumerate(row or [None] * len(columns)):
+        kind = ">i8" if k < 2 else ">f8"
+        if sent is None:  # no rows: array_agg is NULL
+            out.append(np.empty(0, dtype=kind[1:]))
+            continue
+        data = bytes(sent)
+        # ndim, has-nulls flag, element type; then per dimension its size and lower bound; then
+        # per element a 32-bit length (8: no NULLs here) and the big-endian value.
+        ndim = int.from_bytes(data[0:4], "big")
+        elements = np.frombuffer(
+            data, dtype=np.dtype([("n", ">i4"), ("v", kind)]), offset=12 + 8 * ndim
+        )
+        if (elements["n"] != 8).any():
+            raise RuntimeError("unexpected NULL reading the reliability data")
+        out.append(elements["v"].astype(kind[1:]))
+    return out
+
+
+def _reliability_data_copy(
+    *, project: Project, fields: Sequence[AgreementField]
+) -> ReliabilityData:
+    """``reliability_data`` when every field is read by path, on PostgreSQL: one query of arrays of
+    (annotator, item, one float per path: the number, or the code of the text for nominal fields
+    read as text), with text codes ranked in SQL in code-point order (``COLLATE "C"``: the order
+    of Python's ``sorted``), and their labels from one small DISTINCT query."""
+    paths = sorted({f.path for f in fields})
+    aliases = {path: f"v{n}" for n, path in enumerate(paths)}
+    base = (
+        analysis_annotations(project=project)
+        .order_by()
+        .annotate(**{alias: _path_expression(path) for path, alias in aliases.items()})
+        .values("annotator_id", "item_id", *aliases.values())
+    )
+    inner, params = base.query.sql_with_params()
+    numbers = sorted({f.path for f in fields if not _needs_codes(f)})
+    texts = sorted({f.path for f in fields if _needs_codes(f)})
+    select = ["annotator_id::int8", "item_id::int8"]
+    for path in numbers:
+        select.append(f"coalesce(({aliases[path]})::float8, 'NaN'::float8)")
+    for path in texts:
+        alias = aliases[path]
+        select.append(
+            f"CASE WHEN {alias} IS NULL THEN 'NaN'::float8 ELSE"
+            f' (dense_rank() OVER (ORDER BY {alias} COLLATE "C") - 1)::float8 END'
+        )
+    # Window functions cannot sit inside an aggregate: rank in a subquery, aggregate outside.
+    ranked = f"SELECT {', '.join(f'{e} AS c{k}' for k, e in enumerate(select))} FROM ({inner}) AS a"
+    arrays = _array_columns([f"c{k}" for k in range(len(select))], ranked, params)
+    if arrays[0].size == 0:
+        return _empty_data(fields)
+    labels: dict[tuple[str, ...], list[str]] = {}
+    with connection.cursor() as cursor:
+        for path in texts:
+            alias = aliases[path]
+            cursor.execute(
+                f'SELECT DISTINCT {alias} COLLATE "C" FROM ({inner}) AS annotations'
+                f" WHERE {alias} IS NOT NULL ORDER BY 1",
+                list(params),
+            )
+            labels[path] = [row[0] for row in cursor.fetchall()]
+    annotator_ids, rows_index = np.unique(arrays[0], return_inverse=True)
+    item_ids, columns_index = np.unique(arrays[1], return_inverse=True)
+    shape = (len(annotator_ids), len(item_ids))
+    result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
+    column_of = {("n", path): 2 + n for n, path in enumerate(numbers)}
+    column_of.update({("t", path): 2 + len(numbers) + n for n, path in enumerate(texts)})
+    for field_ in fields:
+        codes = labels[field_.path] if _needs_codes(field_) else None
+        key = ("t" if codes is not None else "n", field_.path)
+        values = arrays[column_of[key]]
+        if field_.transform is not None:
+            values = np.asarray(field_.transform(values), dtype=float)
+        data = np.full(shape, np.nan)
+        data[rows_index, columns_index] = values
+        result.fields[field_.name] = FieldData(field_, data, None if codes is None else list(codes))
+    return result
+
+
 def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:
-    """Every field's annotators x items matrix, from one query (two when a field needs items)."""
+    """Every field's annotators x items matrix: on PostgreSQL with every field read by path, one
+    query of binary arrays (and a small one per nominal field read as text); otherwise from one
+    query of rows (two when a field needs items)."""
+    if connection.vendor == "postgresql" and all(f.extract is None for f in fields):
+        return _reliability_data_copy(project=project, fields=fields)
+    return _reliability_data_rows(project=project, fields=fields)
+
+
+def _reliability_data_rows(
+    *, project: Project, fields: Sequence[AgreementField]
+) -> ReliabilityData:
+    """``reliability_data`` from rows read into Python (any field, any database)."""
     by_path = [f for f in fields if f.extract is None]
     by_python = [f for f in fields if f.extract is not None]
     paths = sorted({f.path for f in by_path})
@@ -160,15 +275,7 @@ def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> R
         columns.append("value")
     rows = list(annotations.values_list(*columns))
     if not rows:
-        empty = np.empty((0, 0))
-        return ReliabilityData(
-            annotator_ids=np.array([], dtype=np.int64),
-            item_ids=np.array([], dtype=np.int64),
-            fields={
-                f.name: FieldData(f, empty.copy(), [] if f.level == "nominal" else None)
-                for f in fields
-            },
-        )
+        return _empty_data(fields)
     transposed = list(zip(*rows, strict=True))
     annotator_ids, rows_index = np.unique(
         np.array(transposed[0], dtype=np.int64), return_inverse=True
@@ -231,25 +338,44 @@ def item_payloads(*, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
 
 @dataclass
 class AnnotationFacts:
-    """Per annotation: who, and (for position bias) the on-screen side they picked."""
+    """Counted annotations grouped by who and (for position bias) the on-screen side they
+    picked: ``counts[n]`` annotations of ``annotator_ids[n]`` picked ``picks[n]``."""
 
     annotator_ids: list[int]
     picks: list[str | None]
+    counts: list[int]
 
 
-def position_facts(*, project: Project, position_pick: Any) -> AnnotationFacts:
-    """The on-screen side each counted annotation picked, through the task type's hook."""
-    rows = (
-        analysis_annotations(project=project)
-        .order_by()
-        .values_list("annotator_id", "value", "shown_order")
-    )
-    annotator_ids: list[int] = []
-    picks: list[str | None] = []
-    for annotator_id, value, shown_order in rows.iterator(chunk_size=5000):
-        annotator_ids.append(annotator_id)
-        picks.append(position_pick(value, shown_order or {}))
-    return AnnotationFacts(annotator_ids=annotator_ids, picks=picks)
+def position_facts(
+    *, project: Project, position_pick: Any, value_keys: Sequence[str] | None = None
+) -> AnnotationFacts:
+    """The on-screen side each counted annotation picked, through the task type's hook.
+
+    With ``value_keys`` (``TaskType.position_keys``: what the hook reads of a value), equal
+    (annotator, value, shown order) are counted in SQL and the hook runs once per group; without,
+    once per annotation on the whole value."""
+    annotations = analysis_annotations(project=project).order_by()
+    if value_keys:
+        value = JSONObject(**{key: KeyTransform(key, "value") for key in value_keys})
+        rows: Iterable[tuple[int, Any, Any, int]] = (
+            annotations.annotate(picked=value)
+            .values("annotator_id", "picked", "shown_order")
+            .annotate(n=Count("id"))
+            .values_list("annotator_id", "picked", "shown_order", "n")
+        )
+    else:
+        rows = (
+            (annotator_id, value, shown_order, 1)
+            for annotator_id, value, shown_order in annotations.values_list(
+                "annotator_id", "value", "shown_order"
+            ).iterator(chunk_size=5000)
+        )
+    facts = AnnotationFacts(annotator_ids=[], picks=[], counts=[])
+    for annotator_id, value, shown_order, n in rows:
+        facts.annotator_ids.append(annotator_id)
+        facts.picks.append(position_pick(value, shown_order or {}))
+        facts.counts.append(n)
+    return facts
 
 
 def annotations_per_day(*, project: Project) -> list[tuple[str, int]]:

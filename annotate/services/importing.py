@@ -12,7 +12,6 @@ PostgreSQL COPY upsert share the batch they work on. Reading the file is ``core.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from pydantic_core import to_json
 
 from annotate.models import Item, Project
 from annotate.tasktypes import TaskType, get_task_type
@@ -111,7 +111,6 @@ def _validate_record(
 
 
 _STAGE = "annotate_item_import_stage"
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _copy_text(value: str) -> str:
@@ -121,6 +120,15 @@ def _copy_text(value: str) -> str:
     if "\t" in value or "\n" in value or "\r" in value:
         value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return value
+
+
+def _copy_json(value: Any) -> bytes:
+    """``value`` as JSON (UTF-8) escaped for a COPY text-format field.
+
+    pydantic-core's encoder (Rust) writes the JSON ``json.dumps`` would (less the spaces) several
+    times faster. JSON text has no raw tab, newline or carriage return (strings escape them), so
+    only its backslashes need escaping."""
+    return to_json(value).replace(b"\\", b"\\\\")
 
 
 class _PostgresWriter:
@@ -151,10 +159,12 @@ class _PostgresWriter:
         """Start writing ``batch``; returns (written, created, updated) of the previous one."""
         lines = []
         for external_id, payload, gold_value in batch:
-            gold = "\\N" if gold_value is None else _copy_text(_dumps(gold_value))
-            lines.append(f"{_copy_text(external_id)}\t{_copy_text(_dumps(payload))}\t{gold}\n")
+            gold = b"\\N" if gold_value is None else _copy_json(gold_value)
+            lines.append(
+                b"%s\t%s\t%s\n" % (_copy_text(external_id).encode(), _copy_json(payload), gold)
+            )
         done = self.wait()
-        self.pending = self.pool.submit(self._write, "".join(lines), not self.staged)
+        self.pending = self.pool.submit(self._write, b"".join(lines), not self.staged)
         self.pending_size = len(batch)
         self.staged = True
         return done
@@ -184,7 +194,7 @@ class _PostgresWriter:
             self.pending = None
         self.pool.shutdown()
 
-    def _write(self, data: str, create_stage: bool) -> tuple[int, int]:
+    def _write(self, data: bytes, create_stage: bool) -> tuple[int, int]:
         with self.raw.cursor() as cursor:
             if create_stage:
                 # The staging payload uses the target column's compression, so rows move

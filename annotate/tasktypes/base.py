@@ -23,12 +23,17 @@ from stats.spread import not_unanimous, spread_exceeds
 
 from .modeling import Predictions
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
+
 
 def not_blank(text: str) -> str:
     """A pydantic after-validator for text fields: whitespace and zero-width characters (zero-width
     space, non-joiner, joiner, word joiner, byte-order mark) alone are not text."""
-    invisible = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-    if not text.translate(invisible).strip():
+    stripped = text.strip()
+    if stripped and stripped[0] not in _INVISIBLE:
+        return text  # a visible character: text (the common case, without copying the text)
+    if not text.translate(_DROP_INVISIBLE).strip():
         raise ValueError("must not be blank")
     return text
 
@@ -467,6 +472,11 @@ class TaskType:
     def position_pick(self, value: Mapping[str, Any], shown_order: Mapping[str, Any]) -> str | None:
         """``left`` or ``right``: the on-screen side an annotation picked (position bias)."""
         return None
+
+    # The keys of an annotation value that ``position_pick`` reads. When given, the analysis reads
+    # only those and calls ``position_pick`` once per distinct (annotator, value, shown order),
+    # counted in SQL, instead of once per annotation with the whole value.
+    position_keys: ClassVar[tuple[str, ...] | None] = None
 
     @property
     def has_position_pick(self) -> bool:

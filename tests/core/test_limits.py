@@ -43,3 +43,29 @@ def test_the_line_bound_is_exact(chunk_line):
     with pytest.raises(LineTooLong) as exc:
         list(line_bounded(io.BytesIO(long), limit=10))
     assert exc.value.detail[0]["line"] == (2 if chunk_line == 11 else 1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "ok", "b": ["é", {"c": "中"}], 1: "int key", "n": None, "f": 1.5},
+        ("tuple", ["nested", ("deep",)]),
+        "",
+        {},
+    ],
+)
+def test_storable_values_have_no_errors(value):
+    assert unstorable_text(value) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ({1: "x\x00"}, "1"),  # a key that is not a string: the slow walk names the path
+        ({"a": ("ok", "\udfff")}, "a.1"),
+        ({"\ud800\udc00": 1}, "(value)"),  # two surrogates in Python are still lone ones
+        (["é", "\x00"], "1"),
+    ],
+)
+def test_unstorable_values_are_found_whatever_their_shape(value, field):
+    assert [e.field for e in unstorable_text(value)] == [field]

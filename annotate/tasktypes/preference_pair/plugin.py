@@ -201,6 +201,8 @@ class PreferencePair(TaskType):
     def divergence(self) -> DivergenceSpec:
         return PREFERENCE_DIVERGENCE
 
+    position_keys = ("preference",)
+
     def position_pick(self, value: Mapping[str, Any], shown_order: Mapping[str, Any]) -> str | None:
         """Imported labels were given without an on-screen order (``shown_order`` is empty):
         they pick no side and position-bias figures leave them out."""
