@@ -60,9 +60,9 @@ def _dashboard_context(project: Project, view: snapshots.AnalysisView) -> dict[s
             pairwise.n_common,
             title="Pairwise agreement between annotators",
         )
-    context["paper_tables"] = report.shown_tables(
-        get_task_type(project.task_type).paper_tables(figures.to_dict())
-    )
+    # The source paper's tables that have rows (the paper view shows them all).
+    paper_tables = get_task_type(project.task_type).paper_tables(figures.to_dict())
+    context["paper_tables"] = report.shown_tables([t for t in paper_tables if t.rows])
     if figures.divergence:
         summary = selectors.divergence_summary(project=project, figures=figures)
         context["divergence"] = summary
