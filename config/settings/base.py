@@ -71,6 +71,12 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'dissensus.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL or "", base_dir=BASE_DIR)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side prepared statements: psycopg prepares a statement after this many executions
+    # on one (persistent) connection; the hot path's statements are sent with server-side
+    # binding for it (issue 11). 0 turns it off (a pooler that cannot keep them).
+    _prepare = env_int("DISSENSUS_DB_PREPARE_THRESHOLD", 2)
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare or None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
