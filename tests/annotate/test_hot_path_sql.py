@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate import services
+from annotate.api.serializers import AnnotationOut, AssignmentOut
 from annotate.models import (
     Annotation,
     Assignment,
@@ -110,7 +111,7 @@ def test_next_and_submit_take_at_most_four_round_trips_each():
     warm_up(client, project)
     for _ in range(3):
         on_next, on_submit, _, _ = pair(client, project)
-        assert on_next <= 4, "\n".join(l[:200] for l in LAST)
+        assert on_next <= 4, "\n".join(line[:200] for line in LAST)
         assert on_submit <= 4
     # And what is stored is what the full path stores.
     assert Annotation.objects.filter(annotator=user).count() == 6
@@ -128,6 +129,11 @@ def test_the_hot_path_answers_as_the_full_path_does():
     assert body["assignment"]["status"] == "reserved"
     assert set(body["item"]) == {"id", "external_id", "payload"}
     stored = Annotation.objects.get(pk=annotation["id"])
+    # The bodies are written out by hand: the same as the serializers of the schema give.
+    assert annotation == AnnotationOut(stored).data
+    reserved = Assignment.objects.get(pk=body["assignment"]["id"])
+    assert {**body["assignment"], "status": "submitted"} == AssignmentOut(reserved).data
+    assert body["item"]["external_id"] == reserved.item.external_id
     assert annotation["external_id"] == stored.item.external_id
     assert annotation["value"] == stored.value
     assert annotation["version"] == 1
