@@ -11,6 +11,10 @@ Concurrency rules, all enforced by PostgreSQL:
 - a submit first takes the annotator's membership lock (the same order as ``next``: membership,
   then item), so a crowd worker's quota, checked at hand-out and again at submit, is exact;
 - unique constraints: one assignment per (item, annotator), one annotation per assignment.
+
+``hot_next`` and ``hot_submit`` (the end of this module) serve the common case of the API's two
+hot endpoints with these same locks, in the same order, in fewer statements; every other case
+goes the full way.
 """
 
 from __future__ import annotations
@@ -437,7 +441,8 @@ def _resubmit(
 #   failed, a crowd worker (quota), a project with a gold rate, no candidate left unlocked, and
 #   a candidate found full under its lock.
 # - submit, common case: one read (assignment, project, item, whether answered), the schema
-#   check in Python, then one statement that locks the assignment (still reserved and live),
+#   check in Python, then one statement that locks the item, then the assignment (still
+#   reserved and live; the order of the full path and of undoing a skip),
 #   bumps the item's counter only while under its target (the blocking row lock and PostgreSQL's
 #   re-check of the newest row version make that exact), marks the assignment submitted and
 #   stores the annotation, all or nothing. The full path instead: a resubmit, an expired or
@@ -636,11 +641,14 @@ WHERE a.id = %(a)s AND a.annotator_id = %(u)s
 """
 
 _HOT_SUBMIT_WRITE = """
-WITH mine AS (
+WITH locked AS (  -- the item first, then the assignment: the order of every other writer
+    SELECT i.id FROM {item} i WHERE i.id = %(item)s FOR UPDATE
+), mine AS (
     SELECT a.id, a.project_id, a.item_id, a.shown_order FROM {assignment} a
+    JOIN locked ON locked.id = a.item_id
     WHERE a.id = %(a)s AND a.annotator_id = %(u)s
       AND a.status = 'reserved' AND a.expires_at > %(now)s
-    FOR UPDATE
+    FOR UPDATE OF a
 ), counted AS (
     UPDATE {item} i SET n_submitted = i.n_submitted + 1
     FROM mine
@@ -709,6 +717,7 @@ def hot_submit(
         if time_spent_ms is None:
             time_spent_ms = int((now - reserved_at).total_seconds() * 1000)
         params.update(
+            item=item_id,
             overlap=overlap,
             value=json.dumps(cleaned),
             spent=min(time_spent_ms, MAX_TIME_SPENT_MS),

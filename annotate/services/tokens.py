@@ -25,16 +25,17 @@ _cache_lock = threading.Lock()
 
 def api_token_create(*, user: User) -> Token:
     """A new token for ``user``; any earlier one stops working at once."""
-    token_cache_forget(user_id=user.pk)
     with transaction.atomic():
         Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user)
+        token = Token.objects.create(user=user)
+    token_cache_forget(user_id=user.pk)
+    return token
 
 
 def api_token_revoke(*, user: User) -> bool:
     """Delete ``user``'s token; ``True`` when there was one."""
-    token_cache_forget(user_id=user.pk)
     deleted, _ = Token.objects.filter(user=user).delete()
+    token_cache_forget(user_id=user.pk)
     return deleted > 0
 
 
