@@ -71,6 +71,15 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'dissensus.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL or "", base_dir=BASE_DIR)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side prepared statements: psycopg prepares a statement after this many executions
+    # on one (persistent) connection; the hot path's statements are sent with server-side
+    # binding for it (issue 11). 0 turns it off (a pooler that cannot keep them).
+    _prepare = env_int("DISSENSUS_DB_PREPARE_THRESHOLD", 2)
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare or None)
+    # A reused connection is checked (SELECT 1) before a request's first query, so a dropped
+    # one fails no request; off saves that round trip and a dropped connection fails one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DISSENSUS_DB_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
