@@ -1,14 +1,7 @@
 """Writes. Each public function is the one place its rule is enforced."""
 
-from .assignment import (
-    AnswerLocked,
-    HotNext,
-    StaleVersion,
-    annotation_submit,
-    assignment_reserve_next,
-    hot_next,
-    hot_submit,
-)
+from .assignment import AnswerLocked, StaleVersion, annotation_submit, assignment_reserve_next
+from .hot_path import HotNext, hot_next, hot_submit
 from .importing import ImportResult, items_import
 from .labels_import import LabelsImportResult, labels_import
 from .projects import membership_add, membership_add_by_reference, project_create, project_update
