@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -66,6 +67,21 @@ class _RawReader(io.RawIOBase):
         data = self.source.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+def finite_number(raw: Any) -> float | None:
+    """A finite number from a JSON value or a CSV cell's text; ``None`` when it is not one (a
+    boolean, a text that is no number, NaN, an infinity)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            return None
+    if not isinstance(raw, int | float) or not math.isfinite(raw):
+        return None
+    return float(raw)
 
 
 def as_buffered(source: Any) -> IO[bytes]:

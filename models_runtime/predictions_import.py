@@ -14,7 +14,6 @@ counted (``n_skipped_unknown``): importing a paper's full prediction file into a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -27,7 +26,7 @@ from annotate.models import Item, Project
 from annotate.tasktypes import get_task_type
 from annotate.tasktypes.base import TaskType
 from core.errors import FieldError, ImportFailed, InvalidInput, SchemaError
-from core.records import ParseProblem, as_buffered, parse_records
+from core.records import ParseProblem, as_buffered, finite_number, parse_records
 
 from .models import ModelRun, Prediction
 
@@ -59,20 +58,6 @@ def _problem(line: int, errors: list[FieldError]) -> dict[str, Any]:
     return {"line": line, "errors": errors}
 
 
-def _number(raw: Any) -> float | None:
-    """A finite number from JSON or from a CSV cell's text; ``None`` when it is not one."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, str):
-        try:
-            raw = float(raw.strip())
-        except ValueError:
-            return None
-    if not isinstance(raw, int | float) or not math.isfinite(raw):
-        return None
-    return float(raw)
-
-
 def _external_id(raw: Any) -> str | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return str(raw)
@@ -87,12 +72,12 @@ def _row_errors(record: dict[str, Any]) -> list[FieldError]:
     if _external_id(record.get("external_id")) is None:
         errors.append(FieldError("external_id", "required: the item's external id"))
     score = record.get("score")
-    if score is not None and _number(score) is None:
+    if score is not None and finite_number(score) is None:
         errors.append(FieldError("score", "must be a finite number or null"))
     distribution = record.get("distribution")
     if distribution is not None and (
         not isinstance(distribution, dict)
-        or not all(_number(v) is not None for v in distribution.values())
+        or not all(finite_number(v) is not None for v in distribution.values())
     ):
         errors.append(FieldError("distribution", "an object of numbers"))
     details = record.get("details")
@@ -166,7 +151,7 @@ def _read_rows(
             )
         value: dict[str, Any] = {}
         raw_value = record.get("value")
-        score = _number(record.get("score"))
+        score = finite_number(record.get("score"))
         if raw_value is None and score is not None and plugin.score_only_predictions:
             pass  # a score-only row: the value stays {} (the type reads its score)
         elif item is not None:

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import FieldError, SchemaError
+from core.records import finite_number
 
 from ..base import AdaptedItem
 
@@ -137,16 +138,10 @@ def multipref_records(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, An
 
 def _strength(raw: Any) -> int | None:
     """An integer strength -3..+3 (also as an integral float or text), else ``None``."""
-    if isinstance(raw, bool):
+    number = finite_number(raw)
+    if number is None or not number.is_integer() or int(number) not in HELPSTEER2_STRENGTHS:
         return None
-    if isinstance(raw, str):
-        try:
-            raw = float(raw.strip())
-        except ValueError:
-            return None
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    return raw if isinstance(raw, int) and raw in HELPSTEER2_STRENGTHS else None
+    return int(number)
 
 
 def helpsteer2_records(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
