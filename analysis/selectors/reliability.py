@@ -9,6 +9,7 @@ NumPy arrays, annotators x items, ``NaN`` where an annotator did not label an it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,8 +36,9 @@ def analysis_annotations(*, project: Project) -> QuerySet[Annotation]:
 def analysis_source_key(*, project: Project) -> tuple[str, int]:
     """What the figures depend on, as a short key, and the number of annotations counted.
 
-    Annotations counted and their latest change, the flagged annotators, the finished model runs:
-    figures computed under the same key are still right.
+    Annotations counted and their latest change, the flagged annotators, the finished model runs,
+    the items (a re-import changes references and gold) and the project's configuration (the
+    derailment threshold, the scale): figures computed under the same key are still right.
     """
     annotations = analysis_annotations(project=project).aggregate(
         n=Count("id"), latest=Max("updated_at")
@@ -47,13 +49,20 @@ def analysis_source_key(*, project: Project) -> tuple[str, int]:
     runs = ModelRun.objects.filter(project=project, status=ModelRun.Status.DONE).aggregate(
         n=Count("id"), latest=Max("id"), finished=Max("finished_at")
     )
+    items = Item.objects.filter(project=project).aggregate(n=Count("id"), latest=Max("updated_at"))
+    config = hashlib.sha256(
+        json.dumps([project.config, project.overlap], sort_keys=True, default=str).encode()
+    ).hexdigest()[:12]
     latest = annotations["latest"].isoformat() if annotations["latest"] else "-"
     flagged_at = flagged["latest"].isoformat() if flagged["latest"] else "-"
     finished = runs["finished"].isoformat() if runs["finished"] else "-"
     key = (
         f"a{annotations['n']}@{latest};f{flagged['n']}@{flagged_at};"
-        f"r{runs['n']}:{runs['latest'] or 0}@{finished}"
+        f"r{runs['n']}:{runs['latest'] or 0}@{finished};"
+        f"i{items['n']}@{items['latest'].isoformat() if items['latest'] else '-'};c{config}"
     )
+    if len(key) > 200:  # the snapshot's column: a long key is kept as its digest
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key, int(annotations["n"])
 
 

@@ -135,3 +135,41 @@ def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
     assert row[0:2] == ["LtM", 0.5]
     assert row[2:6] == pytest.approx([p, r, f, accuracy_score(truth, predicted)])
     assert row[6] == 10
+
+
+def test_a_new_threshold_refreshes_the_paper_tables(api):
+    """The figures' cache key holds the project's configuration: a lead who changes the
+    derailment threshold sees the report at the new threshold without recomputing by hand."""
+    from annotate import services
+    from tests.conftest import jsonl
+    from tests.typedata import thread_record
+
+    lead = UserFactory(username="lead")
+    project = services.project_create(name="t", task_type="derailment", created_by=lead)
+    records = []
+    for n, toxic in enumerate([True, False]):
+        record = thread_record(n, external_id=str(n))
+        record["reference"] = {
+            "source": "paper",
+            "value": {
+                "toxic": toxic,
+                "toxic_comment": f"t{n}c3" if toxic else None,
+                "derailment_comment": None,
+            },
+        }
+        records.append(record)
+    services.items_import(project=project, stream=jsonl(records), fmt="jsonl")
+    body = b"issue_id,possibility_toxic\n0,0.45\n1,0.2\n"
+    url = f"/api/v1/projects/{project.pk}/predictions/?model=m&adapter=ltm"
+    assert api(lead).post(url, body, content_type="text/csv").status_code == 201
+
+    def reference_row():
+        tables = api(lead).get(report_url(project)).json()["tables"]
+        return {t["key"]: t for t in tables}["vs_reference"]["rows"][0]
+
+    assert reference_row()[1:3] == [0.5, None]  # nothing predicted positive: no precision
+    response = api(lead).patch(
+        f"/api/v1/projects/{project.pk}/", {"config": {"threshold": 0.4}}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert reference_row()[1:4] == [0.4, 1.0, 1.0]
