@@ -13,12 +13,18 @@ from ..base import PaperTable
 ALL = "All"
 
 
-def _by_set(identification: Mapping[str, Any]) -> dict[str, Any]:
+def _by_set(identification: Mapping[str, Any], part: str | None = None) -> dict[str, Any]:
+    """Accuracy per negative set and over all of them; ``part="majority"``: the majority
+    answer's."""
+
+    def accuracy(figure: Mapping[str, Any]) -> Any:
+        return (figure.get(part) or {}).get("accuracy") if part else figure.get("accuracy")
+
     per_set = {
-        str(row.get("negative_set")): row.get("accuracy")
+        str(row.get("negative_set")): accuracy(row)
         for row in identification.get("by_negative_set") or []
     }
-    return {**per_set, ALL: identification.get("accuracy")}
+    return {**per_set, ALL: accuracy(identification)}
 
 
 def _localization_row(who: str, localization: Mapping[str, Any]) -> list[Any]:
@@ -37,8 +43,7 @@ def paper_tables(figures: Mapping[str, Any]) -> list[PaperTable]:
     localization_rows: list[list[Any]] = []
     if humans.get("identification"):
         who_rows.append(("Humans (every answer)", _by_set(humans["identification"])))
-        majority = humans["identification"].get("majority") or {}
-        who_rows.append(("Humans (majority answer)", {ALL: majority.get("accuracy")}))
+        who_rows.append(("Humans (majority answer)", _by_set(humans["identification"], "majority")))
     if humans.get("localization"):
         localization_rows.append(_localization_row("Humans", humans["localization"]))
     for model in figures.get("models") or []:

@@ -209,6 +209,9 @@ def test_paper_figures_in_the_report_and_on_the_dashboard(identification, api, c
     assert humans["easy"] == pytest.approx(3 / 5)  # the humans' accuracy on the easy set
     assert humans["All"] == pytest.approx(5 / 9)
     assert rows["clip"]["hard_clip"] == 0
+    majority = rows["Humans (majority answer)"]  # i1 A right, i2 B wrong; easy: one, one tie
+    assert (majority["easy"], majority["hard_clip"]) == (1.0, 0.5)
+    assert majority["All"] == pytest.approx(2 / 3)
     client.force_login(lead)
     page = client.get(reverse("analysis-dashboard", args=[identification.pk])).content.decode()
     assert "Premise identification accuracy per negative set" in page
