@@ -206,6 +206,14 @@ class TagIn(serializers.Serializer):
         allow_blank=True, required=False, default="", max_length=taxonomy.MAX_NOTE_CHARS
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {key: "not a field of a tag (categories, note)" for key in unknown}
+            )
+        return attrs
+
 
 class TagCategoryOut(serializers.Serializer):
     id = serializers.IntegerField()

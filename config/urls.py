@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("analysis.urls")),
 ]
 
+handler400 = "core.api_errors.bad_request"
 handler500 = "core.api_errors.server_error"
 handler404 = "core.api_errors.page_not_found"

@@ -50,6 +50,23 @@ def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
     return defaults.server_error(request, *args, **kwargs)
 
 
+def bad_request(
+    request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """``handler400``: a request Django refuses before any view (too many query parameters, a
+    bad Host) answers the API's JSON body under ``/api/``, naming the reason."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "code": "invalid",
+                "message": "the request is invalid",
+                "errors": [{"field": "(request)", "message": str(exception) or "bad request"}],
+            },
+            status=400,
+        )
+    return defaults.bad_request(request, exception, *args, **kwargs)
+
+
 def page_not_found(
     request: HttpRequest, exception: Exception, *args: Any, **kwargs: Any
 ) -> HttpResponse:

@@ -61,6 +61,15 @@ class ProjectUpdateIn(serializers.Serializer):
     )
     adaptive_threshold = serializers.FloatField(min_value=0.0, max_value=1000.0, required=False)
 
+    def validate(self, attrs: dict) -> dict:
+        # A misspelt or fixed setting (``task_type``) would otherwise be ignored with a 200.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {key: "not a setting a PATCH can change" for key in unknown}
+            )
+        return attrs
+
 
 class ProjectOut(serializers.ModelSerializer):
     class Meta:

@@ -43,6 +43,11 @@ LABEL_KEYS = frozenset(
     {"external_id", "annotator", "value", "created_at", "time_spent_ms", "metadata", "cohort"}
 )
 CHUNK = 1000
+# PostgreSQL's integer column (time_spent_ms) and the dates psycopg reads back (years 1 to 9999
+# in UTC): a value outside them would fail the insert, or worse, store a row no read can load.
+MAX_TIME_SPENT_MS = 2**31 - 1
+EARLIEST_CREATED_AT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_CREATED_AT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -181,21 +186,37 @@ def _parse_row(line: int, record: Any) -> _Row:
         else:
             if timezone.is_naive(created_at):
                 created_at = timezone.make_aware(created_at, UTC)
+            try:
+                in_range = EARLIEST_CREATED_AT <= created_at < LATEST_CREATED_AT
+            except OverflowError:  # the offset moves a date of year 1 or 9999 out of range
+                in_range = False
+            if not in_range:
+                errors.append(
+                    FieldError("created_at", "must be a date between the years 1900 and 9000")
+                )
+                created_at = None
     time_spent_ms = record.get("time_spent_ms")
     if time_spent_ms in ("", None):
         time_spent_ms = None
     elif isinstance(time_spent_ms, str) and time_spent_ms.strip().isdigit():
         time_spent_ms = int(time_spent_ms)
     if time_spent_ms is not None and (
-        not isinstance(time_spent_ms, int) or isinstance(time_spent_ms, bool) or time_spent_ms < 0
+        not isinstance(time_spent_ms, int)
+        or isinstance(time_spent_ms, bool)
+        or not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS
     ):
-        errors.append(FieldError("time_spent_ms", "must be a whole number, 0 or more"))
+        errors.append(
+            FieldError("time_spent_ms", f"must be a whole number from 0 to {MAX_TIME_SPENT_MS}")
+        )
     metadata = record.get("metadata")
     if metadata in (None, ""):
         metadata = {}
     if not isinstance(metadata, dict):
         errors.append(FieldError("metadata", "must be a JSON object"))
     cohort = record.get("cohort")
+    if isinstance(cohort, dict | list | bool):
+        errors.append(FieldError("cohort", "must be a text such as crowd or expert"))
+        cohort = None
     cohort = "" if cohort is None else str(cohort).strip()
     if len(cohort) > 50:
         errors.append(FieldError("cohort", "longer than 50 characters"))
