@@ -334,6 +334,9 @@ def item_records(
     chunks, loads = _item_chunks(
         project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
     )
+    summaries = _Summaries(plugin, config=project.config)
+    if loads is json.loads:  # a project's label values repeat (votes): decode each text once
+        loads = _Bounded(json.loads)
     for items, labels in chunks:
         by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for item_id, name, value in labels:
@@ -348,7 +351,58 @@ def item_records(
                 gold_value=None if gold_value is None else loads(gold_value),
             )
             values = [label["value"] for label in item_labels]
-            yield item, item_labels, plugin.summarize(values, config=project.config)
+            yield item, item_labels, summaries(values)
+
+
+class _Bounded:
+    """``function(text)`` cached, the cache emptied when it reaches ``LIMIT`` entries. What it
+    returns is shared by the rows that give the same text: the export only reads it."""
+
+    LIMIT = 50_000
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.cache: dict[Any, Any] = {}
+
+    def __call__(self, key: Any) -> Any:
+        found = self.cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.function(key)
+            if len(self.cache) >= self.LIMIT:
+                self.cache.clear()
+            self.cache[key] = found
+        return found
+
+
+_MISSING = object()
+
+
+class _Summaries:
+    """The type's ``summarize`` of an item's label values, computed once per distinct sequence
+    of ``summary_key``s when the type declares what its summary reads (``TaskType.summary_key``);
+    every item summarized on its own otherwise. Summaries are shared by items: only read."""
+
+    def __init__(self, plugin: Any, *, config: Any) -> None:
+        self.summarize: Callable[..., ItemSummary] = plugin.summarize
+        self.config = config
+        self.key_of: Callable[[Any], Any] | None = plugin.summary_key()
+        self.cache: dict[tuple[Any, ...], ItemSummary] = {}
+
+    def __call__(self, values: list[Any]) -> ItemSummary:
+        key_of = self.key_of
+        if key_of is None:
+            return self.summarize(values, config=self.config)
+        key = tuple([key_of(value) for value in values])
+        try:
+            found = self.cache.get(key)
+        except TypeError:  # an unhashable key: this item on its own
+            return self.summarize(values, config=self.config)
+        if found is None:
+            found = self.summarize(values, config=self.config)
+            if len(self.cache) >= _Bounded.LIMIT:
+                self.cache.clear()
+            self.cache[key] = found
+        return found
 
 
 def item_rows(

@@ -443,3 +443,15 @@ def test_the_pin_data_has_what_it_claims(db):
     micros = {a.created_at.microsecond == 0 for a in annotations}
     assert micros == {True, False}
     assert Item.objects.filter(project=project, external_id__startswith="=").exists()
+
+
+@pytest.mark.parametrize("task_type", list(PROJECTS))
+def test_summaries_computed_once_per_label_pattern_equal_each_items_own(db, task_type):
+    """The export summarizes once per sequence of ``summary_key``s; each item's summary is
+    still what the type's ``summarize`` gives for its own labels (ItemSummary equality)."""
+    project = PROJECTS[task_type]()
+    plugin = get_task_type(task_type)
+    records = list(exporting.item_records(project, include_flagged=True))
+    for _item, labels, summary in records:
+        assert summary == plugin.summarize([lab["value"] for lab in labels], config=project.config)
+    assert plugin.summary_key() is not None  # every type declares what its summary reads
