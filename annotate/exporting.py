@@ -335,12 +335,12 @@ def item_records(
         project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
     )
     summaries = _Summaries(plugin, config=project.config)
-    if loads is json.loads:  # a project's label values repeat (votes): decode each text once
-        loads = _Bounded(json.loads)
+    # A project's label values repeat (votes): each text decoded once (payloads do not repeat).
+    label_loads = _Bounded(json.loads) if loads is json.loads else loads
     for items, labels in chunks:
         by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for item_id, name, value in labels:
-            by_item[item_id].append({"annotator": name, "value": loads(value)})
+            by_item[item_id].append({"annotator": name, "value": label_loads(value)})
         for pk, external_id, payload, is_gold, gold_value in items:
             item_labels = by_item.get(pk, [])
             item = ExportItem(
@@ -358,7 +358,7 @@ class _Bounded:
     """``function(text)`` cached, the cache emptied when it reaches ``LIMIT`` entries. What it
     returns is shared by the rows that give the same text: the export only reads it."""
 
-    LIMIT = 50_000
+    LIMIT = 4096
 
     def __init__(self, function: Callable[[Any], Any]) -> None:
         self.function = function
