@@ -1,8 +1,12 @@
 """Streaming export: shapes (which rows) × formats (which bytes), at constant memory.
 
-Rows are read in primary-key chunks (``keyset_chunks``), so memory holds one chunk whatever the
-project's size. Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for
-identities.
+Rows are read in primary-key chunks, so memory holds one chunk whatever the project's size.
+Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for identities.
+
+On PostgreSQL the database builds much of each row (the annotations shape entirely, written by
+``COPY ... TO STDOUT``); on other databases (SQLite, the demo's default) the same rows and bytes are
+built in Python. ``sql=False`` asks for the Python path on PostgreSQL too (the pin test checks
+both against the same expectation).
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ from django.conf import settings
 from annotate import hooks
 from annotate.models import Project
 from annotate.selectors import (
+    ANNOTATION_EXPORT_FIELDS,
     annotation_export_batches,
     annotation_export_lines,
+    annotation_export_values,
     annotator_users,
+    export_in_sql,
     item_export_chunks,
+    item_export_values,
 )
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
@@ -85,17 +93,9 @@ def shape_options(project: Project, *, shape: str, options: Mapping[str, str]) -
     return checked
 
 
-def _annotator_namer(project: Project, identities: bool) -> Callable[[int, str], str]:
-    if identities:
-        return lambda user_id, username: username
-    pseudonyms: dict[int, str] = {}  # a project has few annotators and many rows: hash each once
-
-    def pseudonym(user_id: int, username: str) -> str:
-        if user_id not in pseudonyms:
-            pseudonyms[user_id] = annotator_pseudonym(project_id=project.pk, user_id=user_id)
-        return pseudonyms[user_id]
-
-    return pseudonym
+def _in_sql(sql: bool | None) -> bool:
+    """Whether the database builds the rows: ``sql`` when given, else where it can (PostgreSQL)."""
+    return export_in_sql() if sql is None else sql
 
 
 def _annotator_names(
@@ -131,10 +131,13 @@ class AnnotationRows:
         "updated_at",
     )
 
-    def __init__(self, project: Project, *, identities: bool, include_flagged: bool) -> None:
+    def __init__(
+        self, project: Project, *, identities: bool, include_flagged: bool, sql: bool
+    ) -> None:
         self.project = project
         self.identities = identities
         self.include_flagged = include_flagged
+        self.sql = sql  # False: built in Python (other databases), written like every shape
 
     def _names(self) -> tuple[list[int], list[str]]:
         return _annotator_names(
@@ -143,6 +146,9 @@ class AnnotationRows:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         user_ids, names = self._names()
+        if not self.sql:
+            yield from self._python_rows(user_ids, names)
+            return
         for batch in annotation_export_batches(
             project_id=self.project.pk, user_ids=user_ids, names=names, batch_rows=CHUNK
         ):
@@ -150,6 +156,19 @@ class AnnotationRows:
                 record = dict(zip(self.columns, row, strict=True))
                 record["value"] = json.loads(record["value"])
                 record["shown_order"] = json.loads(record["shown_order"])
+                yield record
+
+    def _python_rows(self, user_ids: list[int], names: list[str]) -> Iterator[dict[str, Any]]:
+        name_of = dict(zip(user_ids, names, strict=True))
+        assert ANNOTATION_EXPORT_FIELDS[3] == "annotator_id"
+        for rows in annotation_export_values(
+            project_id=self.project.pk, user_ids=user_ids, chunk_size=CHUNK
+        ):
+            for row in rows:
+                record = dict(zip(self.columns, row, strict=True))
+                record["annotator"] = name_of[row[3]]
+                record["created_at"] = record["created_at"].isoformat()
+                record["updated_at"] = record["updated_at"].isoformat()
                 yield record
 
     def encoded(self, fmt: str, *, progress: Callable[[int], Any]) -> Iterator[bytes]:
@@ -248,10 +267,16 @@ def _regrouped(
 
 
 def annotation_rows(
-    project: Project, *, identities: bool = False, include_flagged: bool = False
+    project: Project,
+    *,
+    identities: bool = False,
+    include_flagged: bool = False,
+    sql: bool | None = None,
 ) -> AnnotationRows:
     """The ``annotations`` shape: one row per annotation, in id order (see ``AnnotationRows``)."""
-    return AnnotationRows(project, identities=identities, include_flagged=include_flagged)
+    return AnnotationRows(
+        project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +290,40 @@ class ExportItem:
     gold_value: Any
 
 
+def _item_chunks(
+    project: Project, *, identities: bool, include_flagged: bool, sql: bool
+) -> tuple[Iterator[tuple[list[Any], list[Any]]], Callable[[Any], Any]]:
+    """Chunks of ``([(id, external_id, payload, is_gold, gold_value)], [(item_id, annotator
+    name, value)])`` and how to decode their JSON (PostgreSQL gives it as text)."""
+    user_ids, names = _annotator_names(
+        project, identities=identities, include_flagged=include_flagged
+    )
+    if sql:
+        chunks = item_export_chunks(
+            project_id=project.pk, user_ids=user_ids, names=names, chunk_size=CHUNK
+        )
+        return chunks, json.loads
+    name_of = dict(zip(user_ids, names, strict=True))
+
+    def named() -> Iterator[tuple[list[Any], list[Any]]]:
+        for items, labels in item_export_values(
+            project_id=project.pk, user_ids=user_ids, chunk_size=CHUNK
+        ):
+            yield items, [(item_id, name_of[user], value) for item_id, user, value in labels]
+
+    return named(), _decoded
+
+
+def _decoded(value: Any) -> Any:
+    return value
+
+
 def item_records(
-    project: Project, *, identities: bool = False, include_flagged: bool = False
+    project: Project,
+    *,
+    identities: bool = False,
+    include_flagged: bool = False,
+    sql: bool | None = None,
 ) -> Iterator[tuple[ExportItem, list[dict[str, Any]], ItemSummary]]:
     """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
 
@@ -274,16 +331,16 @@ def item_records(
     of ``CHUNK`` items (the items, then their labels), read without model instances.
     """
     plugin = get_task_type(project.task_type)
-    user_ids, names = _annotator_names(
-        project, identities=identities, include_flagged=include_flagged
+    chunks, loads = _item_chunks(
+        project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
     )
-    loads = json.loads
-    for items, labels in item_export_chunks(
-        project_id=project.pk, user_ids=user_ids, names=names, chunk_size=CHUNK
-    ):
+    summaries = _Summaries(plugin, config=project.config)
+    # A project's label values repeat (votes): each text decoded once (payloads do not repeat).
+    label_loads = _Bounded(json.loads) if loads is json.loads else loads
+    for items, labels in chunks:
         by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for item_id, name, value in labels:
-            by_item[item_id].append({"annotator": name, "value": loads(value)})
+            by_item[item_id].append({"annotator": name, "value": label_loads(value)})
         for pk, external_id, payload, is_gold, gold_value in items:
             item_labels = by_item.get(pk, [])
             item = ExportItem(
@@ -294,14 +351,69 @@ def item_records(
                 gold_value=None if gold_value is None else loads(gold_value),
             )
             values = [label["value"] for label in item_labels]
-            yield item, item_labels, plugin.summarize(values, config=project.config)
+            yield item, item_labels, summaries(values)
+
+
+class _Bounded:
+    """``function(text)`` cached, the cache emptied when it reaches ``LIMIT`` entries. What it
+    returns is shared by the rows that give the same text: the export only reads it."""
+
+    LIMIT = 4096
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.cache: dict[Any, Any] = {}
+
+    def __call__(self, key: Any) -> Any:
+        found = self.cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.function(key)
+            if len(self.cache) >= self.LIMIT:
+                self.cache.clear()
+            self.cache[key] = found
+        return found
+
+
+_MISSING = object()
+
+
+class _Summaries:
+    """The type's ``summarize`` of an item's label values, computed once per distinct sequence
+    of ``summary_key``s when the type declares what its summary reads (``TaskType.summary_key``);
+    every item summarized on its own otherwise. Summaries are shared by items: only read."""
+
+    def __init__(self, plugin: Any, *, config: Any) -> None:
+        self.summarize: Callable[..., ItemSummary] = plugin.summarize
+        self.config = config
+        self.key_of: Callable[[Any], Any] | None = plugin.summary_key()
+        self.cache: dict[tuple[Any, ...], ItemSummary] = {}
+
+    def __call__(self, values: list[Any]) -> ItemSummary:
+        key_of = self.key_of
+        if key_of is None:
+            return self.summarize(values, config=self.config)
+        key = tuple([key_of(value) for value in values])
+        try:
+            found = self.cache.get(key)
+        except TypeError:  # an unhashable key: this item on its own
+            return self.summarize(values, config=self.config)
+        if found is None:
+            found = self.summarize(values, config=self.config)
+            if len(self.cache) >= _Bounded.LIMIT:
+                self.cache.clear()
+            self.cache[key] = found
+        return found
 
 
 def item_rows(
-    project: Project, *, identities: bool = False, include_flagged: bool = False
+    project: Project,
+    *,
+    identities: bool = False,
+    include_flagged: bool = False,
+    sql: bool | None = None,
 ) -> Iterator[dict[str, Any]]:
     plugin = get_task_type(project.task_type)
-    records = item_records(project, identities=identities, include_flagged=include_flagged)
+    records = item_records(project, identities=identities, include_flagged=include_flagged, sql=sql)
     for chunk in _batched(records, CHUNK):
         # Columns that apps built on this one add (models_runtime: "predictions").
         extra: dict[str, dict[int, Any]] = {}
@@ -351,12 +463,14 @@ def export_rows(
     identities: bool = False,
     options: Mapping[str, str] | None = None,
     include_flagged: bool = False,
+    sql: bool | None = None,
 ) -> Iterable[dict[str, Any]]:
     """Rows of one shape; ``options`` are the shape's own, as its task type declares them
     (``ExportShape.options``); one it does not declare is an ``InvalidInput``.
 
     Annotations of flagged annotators (paused for low gold accuracy or by a lead) are left out
-    unless ``include_flagged``.
+    unless ``include_flagged``. ``sql``: whether PostgreSQL builds the rows (default: when the
+    database is PostgreSQL); ``False`` builds the same rows in Python.
     """
     extra = {spec.name: spec for spec in get_task_type(project.task_type).export_shapes()}
     if shape not in BASE_SHAPES and shape not in extra:
@@ -367,10 +481,12 @@ def export_rows(
         )
     checked = shape_options(project, shape=shape, options=dict(options or {}))
     if shape == "annotations":
-        return annotation_rows(project, identities=identities, include_flagged=include_flagged)
+        return annotation_rows(
+            project, identities=identities, include_flagged=include_flagged, sql=sql
+        )
     if shape == "items":
-        return item_rows(project, identities=identities, include_flagged=include_flagged)
-    records = item_records(project, identities=identities, include_flagged=include_flagged)
+        return item_rows(project, identities=identities, include_flagged=include_flagged, sql=sql)
+    records = item_records(project, identities=identities, include_flagged=include_flagged, sql=sql)
     rows = extra[shape].rows
     assert rows is not None  # only the platform's own shapes have none
     return rows(records, **checked)
@@ -498,7 +614,7 @@ def export_bytes(
             f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})",
             detail=[FieldError("format", f"unknown format {fmt!r}")],
         )
-    if isinstance(rows, AnnotationRows):
+    if isinstance(rows, AnnotationRows) and rows.sql:
         return rows.encoded(fmt, progress=progress or _ignore)
     if progress is not None:
         rows = _counted_rows(rows, progress)

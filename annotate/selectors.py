@@ -544,3 +544,73 @@ def item_export_chunks(
             labels = cursor.fetchall()
         yield items, labels
         after = items[-1][0]
+
+
+# --- export on other databases (SQLite in the demo): the same reads through the ORM
+
+
+def export_in_sql() -> bool:
+    """Whether the database builds the export's rows (PostgreSQL: ``COPY``, ``unnest``,
+    ``to_char``); elsewhere (SQLite) ``annotate.exporting`` builds the same bytes in Python."""
+    return connection.vendor == "postgresql"
+
+
+ANNOTATION_EXPORT_FIELDS = (
+    "pk",
+    "item__external_id",
+    "item_id",
+    "annotator_id",
+    "value",
+    "shown_order",
+    "time_spent_ms",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def annotation_export_values(
+    *, project_id: int, user_ids: list[int], chunk_size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The annotations of a project by the users ``user_ids``, in id order, ``chunk_size`` at a
+    time, as ``ANNOTATION_EXPORT_FIELDS`` tuples (JSON decoded, times as datetimes)."""
+    annotations = Annotation.objects.filter(project_id=project_id, annotator_id__in=user_ids)
+    after = 0
+    while True:
+        rows = list(
+            annotations.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list(*ANNOTATION_EXPORT_FIELDS)[:chunk_size]
+        )
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def item_export_values(
+    *, project_id: int, user_ids: list[int], chunk_size: int
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[int, int, Any]]]]:
+    """``item_export_chunks`` through the ORM: ``([(id, external_id, payload, is_gold,
+    gold_value)], [(item_id, annotator_id, value)])`` with the JSON decoded."""
+    items_of = Item.objects.filter(project_id=project_id).order_by("pk")
+    after = 0
+    while True:
+        items = list(
+            items_of.filter(pk__gt=after).values_list(
+                "pk", "external_id", "payload", "is_gold", "gold_value"
+            )[:chunk_size]
+        )
+        if not items:
+            return
+        labels = list(
+            Annotation.objects.filter(
+                project_id=project_id,
+                annotator_id__in=user_ids,
+                item_id__in=[row[0] for row in items],
+            )
+            .order_by("item_id", "pk")
+            .values_list("item_id", "annotator_id", "value")
+        )
+        yield items, labels
+        after = items[-1][0]

@@ -501,6 +501,14 @@ class TaskType:
             agreement_status=self.item_status(labels, config=config),
         )
 
+    def summary_key(self) -> Callable[[Mapping[str, Any]], Any] | None:
+        """What ``summarize`` reads of one annotation value, as a function giving a hashable key:
+        items whose labels give the same keys (in the same order) get one summary, computed once
+        (the export summarizes a million items). ``None``: not declared, every item summarized.
+        The base ``summarize`` reads ``label_of`` only; a type that overrides ``summarize``
+        declares its own key (or none)."""
+        return self.label_of if type(self).summarize is TaskType.summarize else None
+
     def demo(self) -> Demo | None:
         """The type's demo project (``manage.py demo_setup``), if it has one."""
         return None

@@ -772,3 +772,22 @@ def test_items_export_shows_finished_model_runs_next_to_the_human_labels(project
         {"run_id": done.pk, "model": "judge", "value": value, "score": 0.8}
     ]
     assert rows[second.external_id]["predictions"] == []  # an unfinished run is not shown
+
+
+def test_on_a_database_other_than_postgresql_the_export_is_built_in_python(
+    project, voted, monkeypatch
+):
+    """SQLite (the demo's database) has no ``COPY``: the same bytes come from the Python path."""
+    expected = {
+        (shape, fmt): b"".join(
+            exporting.export_bytes(exporting.export_rows(project, shape=shape), fmt=fmt)
+        )
+        for shape in exporting.export_shapes(project)
+        for fmt in ("jsonl", "csv")
+    }
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    for (shape, fmt), data in expected.items():
+        rows = exporting.export_rows(project, shape=shape)
+        with CaptureQueriesContext(connection) as queries:
+            assert b"".join(exporting.export_bytes(rows, fmt=fmt)) == data, (shape, fmt)
+        assert not any("COPY" in q["sql"] or "unnest" in q["sql"] for q in queries), shape

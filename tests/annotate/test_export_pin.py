@@ -370,13 +370,14 @@ def _shapes(task_type: str) -> list[tuple[str, dict[str, str]]]:
     return shapes
 
 
-def _exported(project, *, shape, fmt, identities, include_flagged, options) -> bytes:
+def _exported(project, *, shape, fmt, identities, include_flagged, options, sql) -> bytes:
     rows = exporting.export_rows(
         project,
         shape=shape,
         identities=identities,
         options=options,
         include_flagged=include_flagged,
+        sql=sql,
     )
     return b"".join(exporting.export_bytes(rows, fmt=fmt))
 
@@ -393,8 +394,10 @@ def _reference_rows(project, *, shape, identities, include_flagged, options) -> 
     )
 
 
+@pytest.mark.parametrize("sql", [True, False], ids=["postgresql", "python"])
 @pytest.mark.parametrize("task_type", list(PROJECTS))
-def test_every_shape_and_format_gives_the_pinned_bytes(db, task_type):
+def test_every_shape_and_format_gives_the_pinned_bytes(db, task_type, sql):
+    """Both paths: PostgreSQL building the rows, and Python building them (other databases)."""
     project = PROJECTS[task_type]()
     checked = 0
     for shape, options in _shapes(task_type):
@@ -413,6 +416,7 @@ def test_every_shape_and_format_gives_the_pinned_bytes(db, task_type):
                     identities=identities,
                     include_flagged=include_flagged,
                     options=options,
+                    sql=sql,
                 )
                 jsonl = _exported(project, fmt="jsonl", **kwargs)
                 assert jsonl == _Reference.jsonl(expected), where
@@ -439,3 +443,15 @@ def test_the_pin_data_has_what_it_claims(db):
     micros = {a.created_at.microsecond == 0 for a in annotations}
     assert micros == {True, False}
     assert Item.objects.filter(project=project, external_id__startswith="=").exists()
+
+
+@pytest.mark.parametrize("task_type", list(PROJECTS))
+def test_summaries_computed_once_per_label_pattern_equal_each_items_own(db, task_type):
+    """The export summarizes once per sequence of ``summary_key``s; each item's summary is
+    still what the type's ``summarize`` gives for its own labels (ItemSummary equality)."""
+    project = PROJECTS[task_type]()
+    plugin = get_task_type(task_type)
+    records = list(exporting.item_records(project, include_flagged=True))
+    for _item, labels, summary in records:
+        assert summary == plugin.summarize([lab["value"] for lab in labels], config=project.config)
+    assert plugin.summary_key() is not None  # every type declares what its summary reads

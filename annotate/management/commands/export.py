@@ -119,8 +119,15 @@ class Command(BaseCommand):
             file=getattr(self.stderr, "_out", sys.stderr),
             disable=options["verbosity"] == 0,
         )
+        written = 0  # counted here: a disabled bar (-v0) counts nothing
+
+        def progress(n: int) -> None:
+            nonlocal written
+            written += n
+            bar.update(n)
+
         with bar:
-            chunks = exporting.export_bytes(rows, fmt=fmt, progress=bar.update)
+            chunks = exporting.export_bytes(rows, fmt=fmt, progress=progress)
             if output == "-":
                 self._to_stdout(chunks, fmt)
             else:
@@ -128,7 +135,7 @@ class Command(BaseCommand):
         where = "standard output" if output == "-" else output
         # The summary goes to stderr when the data goes to stdout, so that stdout stays clean.
         report = self.stderr if output == "-" else self.stdout
-        report.write(self.style.SUCCESS(f"Exported {bar.n} {shape} rows ({fmt}) to {where}."))
+        report.write(self.style.SUCCESS(f"Exported {written} {shape} rows ({fmt}) to {where}."))
 
     def _to_file(self, chunks: Iterable[bytes], path: Path) -> None:
         # Written next to the target and renamed at the end, so that a failed export never

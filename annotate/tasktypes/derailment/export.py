@@ -35,6 +35,12 @@ def derailment_point_rows(
             }
 
 
+def summary_key(value: Mapping[str, Any]) -> tuple[Any, bool]:
+    """What the type's ``summarize`` reads of a value: its label (the derailment point, or
+    "never") and whether it is toxic."""
+    return (value.get("derailment_comment") or None, bool(value["toxic"]))
+
+
 EXPORT_SHAPES = (
     ExportShape(
         "derailment_points",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
@@ -39,7 +39,7 @@ from ..base import (
 from . import analysis, paper
 from .adapters import github_derailment_records
 from .demo import DEMO
-from .export import EXPORT_SHAPES
+from .export import EXPORT_SHAPES, summary_key
 from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .report import paper_tables
@@ -171,6 +171,9 @@ class Derailment(TaskType):
         toxic = Counter("true" if value["toxic"] else "false" for value in values)
         summary.extra["toxic_distribution"] = dict(sorted(toxic.items()))
         return summary
+
+    def summary_key(self) -> Callable[[Mapping[str, Any]], Any]:
+        return summary_key  # the derailment point and the toxic flag: all ``summarize`` reads
 
     def export_shapes(self) -> tuple[ExportShape, ...]:
         return EXPORT_SHAPES

@@ -8,7 +8,7 @@ responses in a random left/right order, stored per assignment as ``shown_order``
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
@@ -190,6 +190,9 @@ class PreferencePair(TaskType):
         summary.label_distribution = {str(v): votes.count(v) for v in scale_votes(scale)}
         summary.extra["mean_preference"] = fmean(votes) if votes else None
         return summary
+
+    def summary_key(self) -> Callable[[Mapping[str, Any]], Any]:
+        return self.label_of  # the vote: all ``summarize`` reads
 
     def export_shapes(self) -> tuple[ExportShape, ...]:
         return EXPORT_SHAPES

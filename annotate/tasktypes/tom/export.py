@@ -38,6 +38,12 @@ def tom_answer_rows(
                 }
 
 
+def summary_key(value: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """What the type's ``summarize`` reads of a value: its answers (the label and the answer
+    distribution are made of them)."""
+    return tuple(sorted(value["answers"].items()))
+
+
 EXPORT_SHAPES = (
     ExportShape(
         "tom_answers",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from core.errors import FieldError, SchemaError, validate_model
@@ -35,7 +35,7 @@ from . import paper
 from .adapters import simpletom_records
 from .analysis import agreement_fields
 from .demo import DEMO
-from .export import EXPORT_SHAPES
+from .export import EXPORT_SHAPES, summary_key
 from .prediction_adapters import PREDICTION_ADAPTERS
 from .predictions import PREDICTIONS
 from .report import paper_tables
@@ -205,6 +205,9 @@ class Tom(TaskType):
             qid: dict(sorted(counts.items())) for qid, counts in sorted(per_question.items())
         }
         return summary
+
+    def summary_key(self) -> Callable[[Mapping[str, Any]], Any]:
+        return summary_key  # the answers: all ``summarize`` reads
 
     def export_shapes(self) -> tuple[ExportShape, ...]:
         return EXPORT_SHAPES
