@@ -56,8 +56,6 @@ def log_in(page, base_url, username):
     expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
 
 
-
-
 def visit(page, url, name, width):
     response = page.goto(url)
     assert response is not None and response.status == 200, (url, response and response.status)
