@@ -26,6 +26,7 @@ from django.conf import settings
 from annotate import hooks
 from annotate.models import Project
 from annotate.selectors import (
+    ANNOTATION_EXPORT_COLUMNS,
     ANNOTATION_EXPORT_FIELDS,
     annotation_export_batches,
     annotation_export_lines,
@@ -118,18 +119,7 @@ class AnnotationRows:
     ``export_bytes`` straight from PostgreSQL (``COPY ... TO STDOUT`` for JSON Lines and CSV, one
     columnar fetch per Parquet row group) instead of through Python dicts."""
 
-    columns = (
-        "annotation_id",
-        "external_id",
-        "item_id",
-        "annotator",
-        "value",
-        "shown_order",
-        "time_spent_ms",
-        "version",
-        "created_at",
-        "updated_at",
-    )
+    columns = ANNOTATION_EXPORT_COLUMNS
 
     def __init__(
         self, project: Project, *, identities: bool, include_flagged: bool, sql: bool

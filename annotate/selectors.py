@@ -387,6 +387,20 @@ def sessions_for_payment(*, project: Project) -> Iterator[dict[str, Any]]:
 
 # --- export (annotate.exporting): rows built by PostgreSQL
 
+ANNOTATION_EXPORT_COLUMNS = (
+    "annotation_id",
+    "external_id",
+    "item_id",
+    "annotator",
+    "value",
+    "shown_order",
+    "time_spent_ms",
+    "version",
+    "created_at",
+    "updated_at",
+)
+"""The ``annotations`` shape's columns, in order."""
+
 
 def annotator_users(*, project: Project, include_flagged: bool = False) -> list[tuple[int, str]]:
     """(user id, username) of everyone with an annotation in ``project`` (flagged annotators
@@ -476,18 +490,7 @@ def annotation_export_batches(
 ) -> Iterator[dict[str, list[Any]]]:
     """The same annotations as ``annotation_export_lines``, ``batch_rows`` at a time, as columns
     (``value`` and ``shown_order`` as ``jsonb::text``, the times as ISO text)."""
-    columns = (
-        "annotation_id",
-        "external_id",
-        "item_id",
-        "annotator",
-        "value",
-        "shown_order",
-        "time_spent_ms",
-        "version",
-        "created_at",
-        "updated_at",
-    )
+    columns = ANNOTATION_EXPORT_COLUMNS
     query = (
         "SELECT a.id, i.external_id, a.item_id, n.name, a.value::text, a.shown_order::text,"
         f" a.time_spent_ms, a.version, {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"

@@ -93,22 +93,17 @@ def test_the_page_shows_the_tables(voted_project, client):
     assert "Download LaTeX" in page
 
 
-def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
-    """Threads with reference labels, the paper's one-row-per-thread prediction CSV (``ltm``),
-    and the paper view's P/R/F1 against scikit-learn on the same labels and scores."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
-
+def threads_with_references(lead, truth, *, first_id=0):
+    """A derailment project whose threads ``first_id + n`` carry the reference label ``truth[n]``,
+    and a function posting a prediction CSV in the paper's one-row-per-thread layout (``ltm``)."""
     from annotate import services
     from tests.conftest import jsonl
     from tests.typedata import thread_record
 
-    lead = UserFactory(username="lead")
     project = services.project_create(name="ltm", task_type="derailment", created_by=lead)
-    truth = [True, True, True, False, False, False, False, True, False, True]
-    scores = [0.91, 0.55, 0.20, 0.61, 0.10, 0.49, 0.50, 0.05, 0.30, 0.77]
     records = []
     for n, toxic in enumerate(truth):
-        record = thread_record(n, external_id=str(1000 + n))
+        record = thread_record(n, external_id=str(first_id + n))
         record["reference"] = {
             "source": "paper",
             "value": {
@@ -119,14 +114,27 @@ def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
         }
         records.append(record)
     services.items_import(project=project, stream=jsonl(records), fmt="jsonl")
-    csv_body = "issue_id,possibility_toxic,true_label\n" + "".join(
-        f"{1000 + n},{p},{int(t)}\n" for n, (p, t) in enumerate(zip(scores, truth, strict=True))
-    )
-    response = api(lead).post(
-        f"/api/v1/projects/{project.pk}/predictions/?model=LtM&adapter=ltm",
-        csv_body.encode(),
-        content_type="text/csv",
-    )
+
+    def post_ltm(api, model, scores):
+        body = "issue_id,possibility_toxic\n" + "".join(
+            f"{first_id + n},{p}\n" for n, p in enumerate(scores)
+        )
+        url = f"/api/v1/projects/{project.pk}/predictions/?model={model}&adapter=ltm"
+        return api(lead).post(url, body.encode(), content_type="text/csv")
+
+    return project, post_ltm
+
+
+def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
+    """Threads with reference labels, the paper's one-row-per-thread prediction CSV (``ltm``),
+    and the paper view's P/R/F1 against scikit-learn on the same labels and scores."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    lead = UserFactory(username="lead")
+    truth = [True, True, True, False, False, False, False, True, False, True]
+    scores = [0.91, 0.55, 0.20, 0.61, 0.10, 0.49, 0.50, 0.05, 0.30, 0.77]
+    project, post_ltm = threads_with_references(lead, truth, first_id=1000)
+    response = post_ltm(api, "LtM", scores)
     assert response.status_code == 201, response.content
     body = api(lead).get(report_url(project)).json()
     (row,) = {t["key"]: t for t in body["tables"]}["vs_reference"]["rows"]
@@ -140,28 +148,9 @@ def test_derailment_table_from_an_ltm_prediction_file_matches_scikit_learn(api):
 def test_a_new_threshold_refreshes_the_paper_tables(api):
     """The figures' cache key holds the project's configuration: a lead who changes the
     derailment threshold sees the report at the new threshold without recomputing by hand."""
-    from annotate import services
-    from tests.conftest import jsonl
-    from tests.typedata import thread_record
-
     lead = UserFactory(username="lead")
-    project = services.project_create(name="t", task_type="derailment", created_by=lead)
-    records = []
-    for n, toxic in enumerate([True, False]):
-        record = thread_record(n, external_id=str(n))
-        record["reference"] = {
-            "source": "paper",
-            "value": {
-                "toxic": toxic,
-                "toxic_comment": f"t{n}c3" if toxic else None,
-                "derailment_comment": None,
-            },
-        }
-        records.append(record)
-    services.items_import(project=project, stream=jsonl(records), fmt="jsonl")
-    body = b"issue_id,possibility_toxic\n0,0.45\n1,0.2\n"
-    url = f"/api/v1/projects/{project.pk}/predictions/?model=m&adapter=ltm"
-    assert api(lead).post(url, body, content_type="text/csv").status_code == 201
+    project, post_ltm = threads_with_references(lead, [True, False])
+    assert post_ltm(api, "m", [0.45, 0.2]).status_code == 201
 
     def reference_row():
         tables = api(lead).get(report_url(project)).json()["tables"]
