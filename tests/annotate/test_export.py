@@ -690,9 +690,9 @@ def test_item_rows_read_items_and_labels_chunk_by_chunk(project, many_annotation
 
     assert first["external_id"] == "bulk-0" and first["n_annotations"] == 1
     # The annotators' names; the first chunk of items, of their labels and of their model
-    # predictions; and, once per export, the five reads of the Dawid-Skene columns (the items'
-    # project, the analysis's source key, the labels of the field).
-    assert len(first_row.captured_queries) == 4 + 5
+    # predictions; and, once per export, the six reads of the Dawid-Skene columns (the items'
+    # project, the four of the analysis's source key, the labels of the field).
+    assert len(first_row.captured_queries) == 4 + 6
     assert 1 + len(rest) == many_annotations
     # Two more chunks (with their project, for the Dawid-Skene columns), then the empty read.
     assert len(the_rest.captured_queries) == 4 + 4 + 1
