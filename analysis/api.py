@@ -26,6 +26,7 @@ from annotate.models import Membership
 from annotate.selectors import project_get
 from core.errors import FieldError, InvalidInput, NotFound
 from core.pagination import IdCursorPagination
+from core.serializers import NoUnknownFields
 
 from . import report, selectors, snapshots, tables, taxonomy
 from .models import DivergenceTag
@@ -200,19 +201,13 @@ class CategoryRefField(serializers.Field):
         return value
 
 
-class TagIn(serializers.Serializer):
+class TagIn(NoUnknownFields):
+    unknown_field_message = "not a field of a tag (categories, note)"
+
     categories = serializers.ListField(child=CategoryRefField(), max_length=100)
     note = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=taxonomy.MAX_NOTE_CHARS
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {key: "not a field of a tag (categories, note)" for key in unknown}
-            )
-        return attrs
 
 
 class TagCategoryOut(serializers.Serializer):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from annotate.models import ADAPTIVE_EXTRA_MAX, Annotation, Assignment, Item, Membership, Project
 from annotate.services.assignment import MAX_TIME_SPENT_MS
 from annotate.tasktypes import task_type_choices
+from core.serializers import NoUnknownFields
 
 
 class ProjectCreateIn(serializers.Serializer):
@@ -44,8 +45,11 @@ class ProjectCreateIn(serializers.Serializer):
         self.fields["task_type"].choices = task_type_choices()
 
 
-class ProjectUpdateIn(serializers.Serializer):
+class ProjectUpdateIn(NoUnknownFields):
     """A project's settings, each optional (a PATCH); the task type is fixed once created."""
+
+    # A misspelt or fixed setting (``task_type``) would otherwise be ignored with a 200.
+    unknown_field_message = "not a setting a PATCH can change"
 
     name = serializers.CharField(max_length=200, required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)
@@ -60,15 +64,6 @@ class ProjectUpdateIn(serializers.Serializer):
         min_value=2, max_value=1000, allow_null=True, required=False
     )
     adaptive_threshold = serializers.FloatField(min_value=0.0, max_value=1000.0, required=False)
-
-    def validate(self, attrs: dict) -> dict:
-        # A misspelt or fixed setting (``task_type``) would otherwise be ignored with a 200.
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {key: "not a setting a PATCH can change" for key in unknown}
-            )
-        return attrs
 
 
 class ProjectOut(serializers.ModelSerializer):

@@ -4,12 +4,11 @@ whose first k labels disagree, served by the assignment engine under its usual g
 import io
 import json
 import random
-import threading
 import time
 from collections import Counter
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from analysis.figures import agreement_compute
@@ -19,10 +18,9 @@ from annotate.services.adaptive import adaptive_extend, adaptive_extend_items
 from annotate.tasktypes import get_task_type
 from core.errors import ImportFailed, InvalidInput
 from stats.spread import not_unanimous, spread, spread_exceeds
+from tests.annotate.test_concurrency import DEADLINE_SECONDS, run_threads
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, pair_record
 from tests.typedata import thread_record, tom_record
-
-DEADLINE_SECONDS = 120
 
 
 def jsonl(records) -> io.BytesIO:
@@ -473,29 +471,6 @@ def test_the_project_page_and_the_dashboard_show_the_extended_items(
 
 
 # --- under concurrency, on PostgreSQL
-
-
-def run_threads(target, n_threads):
-    """Start ``n_threads`` running ``target(index, barrier)`` together; return their errors."""
-    barrier = threading.Barrier(n_threads)
-    errors = []
-
-    def wrapped(index):
-        try:
-            target(index, barrier)
-        except Exception as exc:  # reported by the test, not lost in the thread
-            errors.append(f"thread {index}: {exc!r}")
-            barrier.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n_threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(DEADLINE_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "threads did not finish in time"
-    return errors
 
 
 def racing_project(*, n_items, n_annotators, overlap, extra):
