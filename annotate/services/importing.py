@@ -133,8 +133,11 @@ _RANKS = 2**31 - 1  # ranks are 0 .. 2**31 - 2, as the model's default and ``ran
 
 
 def _timestamptz(value: datetime) -> bytes:
-    """An aware ``value`` as a binary COPY ``timestamptz`` field: microseconds since 2000-01-01
-    UTC."""
+    """``value`` as a binary COPY ``timestamptz`` field: microseconds since 2000-01-01 UTC (a
+    naive ``value``, as ``USE_TZ = False`` gives, is in the current time zone, as Django's
+    connection reads it)."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
     micros = (value - _PG_EPOCH) // timedelta(microseconds=1)
     return struct.pack("!iq", 8, micros)
 
