@@ -217,7 +217,7 @@ def main() -> int:
     print("\nitems_import, JSONL, one process, in one transaction (target >= 20,000 items/s):")
     print(
         f"{'items':>9} {'file MB':>8} {'seconds':>8} {'items/s':>9} {'RSS +MB':>8} "
-        f"{'traced MB':>9}  CPU s (import/pg/other)"
+        f"{'traced MB':>9}  CPU s (import/pg/other)  CPU us/item (import/pg)"
     )
     for n, size, timed, traced in rows:
         traced_mb = f"{traced / 2**20:9.1f}" if traced is not None else f"{'-':>9}"
@@ -225,7 +225,15 @@ def main() -> int:
             f"{n:>9,} {size / 2**20:8.1f} {timed['seconds']:8.2f} {n / timed['seconds']:9,.0f} "
             f"{timed['rss_growth'] / 2**20:8.1f} {traced_mb}  "
             + "/".join(f"{x:.1f}" for x in timed["cpu"])
+            + f"  {timed['cpu'][0] / n * 1e6:.0f}/{timed['cpu'][1] / n * 1e6:.0f}"
         )
+    for n, _, timed, _ in rows:
+        # What the CPU cost allows where the import and PostgreSQL have the machine's cores to
+        # themselves: each side at most one core, both at most all of them.
+        py_cpu, pg_cpu = timed["cpu"][0], timed["cpu"][1]
+        cores = os.cpu_count() or 1
+        bound = max(py_cpu, pg_cpu, (py_cpu + pg_cpu) / cores)
+        print(f"{n:,} items: {n / bound:,.0f} items/s were the machine's {cores} cores free")
     if len(rows) > 1:
         (_, s0, t0, m0), (_, s1, t1, m1) = rows[0], rows[-1]
         growth = (t1["rss_growth"] - t0["rss_growth"]) / 2**20

@@ -12,9 +12,13 @@ PostgreSQL COPY upsert share the batch they work on. Reading the file is ``core.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
+import random
+import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -111,34 +115,87 @@ def _validate_record(
 
 
 _STAGE = "annotate_item_import_stage"
+_SAVEPOINT = "annotate_item_import_batch"
+# The columns every batch is COPYed in (``extra_overlap`` takes its database default).
+_COLUMNS = (
+    "project_id, external_id, payload, is_gold, gold_value, is_qualification, n_submitted,"
+    " rank, created_at, updated_at"
+)
+# PostgreSQL's binary COPY format: signature, flags, header extension length; the trailer.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_BINARY_TRAILER = struct.pack("!h", -1)
+_FALSE = struct.pack("!iB", 1, 0)
+_TRUE = struct.pack("!iB", 1, 1)
+_NULL = struct.pack("!i", -1)
+_JSONB_VERSION = 1
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_RANKS = 2**31 - 1  # ranks are 0 .. 2**31 - 2, as the model's default and ``random()`` gave
 
 
-def _copy_text(value: str) -> str:
-    """``value`` escaped for a COPY text-format field."""
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
+def _timestamptz(value: datetime) -> bytes:
+    """``value`` as a binary COPY ``timestamptz`` field: microseconds since 2000-01-01 UTC (a
+    naive ``value``, as ``USE_TZ = False`` gives, is in the current time zone, as Django's
+    connection reads it)."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    micros = (value - _PG_EPOCH) // timedelta(microseconds=1)
+    return struct.pack("!iq", 8, micros)
 
 
-def _copy_json(value: Any) -> bytes:
-    """``value`` as JSON (UTF-8) escaped for a COPY text-format field.
+def _copy_rows(
+    batch: list[tuple[str, Any, Any]], *, project_id: int, now: datetime, rank: Callable[[], int]
+) -> bytes:
+    """``batch`` as the rows of a binary ``COPY ... (_COLUMNS) FROM STDIN (FORMAT BINARY)``.
 
+    Binary COPY spares PostgreSQL the text format's parsing and un-escaping of every payload (a
+    quarter of its CPU per item for 3 KB payloads), and this side the escaping. A ``jsonb`` field
+    is a version byte and the JSON text, which PostgreSQL parses as it would parse the text form.
     pydantic-core's encoder (Rust) writes the JSON ``json.dumps`` would (less the spaces) several
-    times faster. JSON text has no raw tab, newline or carriage return (strings escape them), so
-    only its backslashes need escaping."""
-    return to_json(value).replace(b"\\", b"\\\\")
+    times faster."""
+    pack = struct.pack
+    start = pack("!hiq", 10, 8, project_id)
+    stamps = _timestamptz(now) * 2
+    fixed = _FALSE + pack("!ii", 4, 0)  # is_qualification, n_submitted
+    parts = [_BINARY_HEADER]
+    for external_id, payload, gold_value in batch:
+        key = external_id.encode()
+        value = to_json(payload)
+        if gold_value is None:
+            gold = _FALSE + _NULL
+        else:
+            answer = to_json(gold_value)
+            gold = _TRUE + pack("!iB", len(answer) + 1, _JSONB_VERSION) + answer
+        parts += (
+            start,
+            pack("!i", len(key)),
+            key,
+            pack("!iB", len(value) + 1, _JSONB_VERSION),
+            value,
+            gold,
+            fixed,
+            pack("!ii", 4, rank()),
+            stamps,
+        )
+    parts.append(_BINARY_TRAILER)
+    return b"".join(parts)
 
 
 class _PostgresWriter:
-    """Upserts batches on PostgreSQL: COPY into a temporary staging table, then one
-    ``INSERT ... SELECT ... ON CONFLICT`` into ``annotate_item``.
+    """Writes batches on PostgreSQL with a binary COPY, straight into ``annotate_item`` while
+    none of its rows exist yet, else into a temporary staging table and then one
+    ``INSERT ... SELECT ... ON CONFLICT`` (the upsert).
 
     Much faster than ``bulk_create(update_conflicts=True)``: payloads are serialised once here
     and streamed, not adapted one parameter at a time. New rows get the model's defaults (a
     random ``rank``, ``n_submitted`` 0, not a qualification item); existing rows keep theirs and
     get the new payload and gold answer, as with the ORM path.
+
+    The direct COPY is taken while the project had no items when the import began: no row of
+    the file can exist then, unless another transaction adds the same ``external_id`` meanwhile.
+    Each direct batch runs under a savepoint, so that a unique violation (such a concurrent
+    writer) rolls back that batch alone, which is written again by the upsert, as are all the
+    following ones: the result is the upsert's either way. The direct COPY saves PostgreSQL the
+    staging table's write and read (a sixth of its CPU per item).
 
     Each batch is written by one worker thread on this transaction's connection while the caller
     goes on parsing and validating the next one (psycopg serialises use of a connection); the
@@ -150,23 +207,24 @@ class _PostgresWriter:
         self.raw = connection.connection
         self.project_id = project.pk
         self.table = Item._meta.db_table
+        self.direct = not Item.objects.filter(project=project).exists()
         self.staged = False
+        self.rank = random.Random().randrange
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="items-import")
         self.pending: Future[tuple[int, int]] | None = None
         self.pending_size = 0
 
     def submit(self, batch: list[tuple[str, Any, Any]]) -> tuple[int, int, int]:
         """Start writing ``batch``; returns (written, created, updated) of the previous one."""
-        lines = []
-        for external_id, payload, gold_value in batch:
-            gold = b"\\N" if gold_value is None else _copy_json(gold_value)
-            lines.append(
-                b"%s\t%s\t%s\n" % (_copy_text(external_id).encode(), _copy_json(payload), gold)
-            )
+        data = _copy_rows(
+            batch,
+            project_id=self.project_id,
+            now=timezone.now(),
+            rank=functools.partial(self.rank, _RANKS),
+        )
         done = self.wait()
-        self.pending = self.pool.submit(self._write, b"".join(lines), not self.staged)
+        self.pending = self.pool.submit(self._write, data, len(batch))
         self.pending_size = len(batch)
-        self.staged = True
         return done
 
     def wait(self) -> tuple[int, int, int]:
@@ -194,49 +252,69 @@ class _PostgresWriter:
             self.pending = None
         self.pool.shutdown()
 
-    def _write(self, data: bytes, create_stage: bool) -> tuple[int, int]:
+    def _write(self, data: bytes, n: int) -> tuple[int, int]:
+        from psycopg.errors import UniqueViolation  # PostgreSQL only
+
         with self.raw.cursor() as cursor:
-            if create_stage:
-                # The staging payload uses the target column's compression, so rows move
-                # across without being recompressed.
-                cursor.execute(
-                    "SELECT attcompression FROM pg_attribute"
-                    " WHERE attrelid = %s::regclass AND attname = 'payload'",
-                    [self.table],
-                )
-                row = cursor.fetchone()
-                method = {"l": " COMPRESSION lz4", "p": " COMPRESSION pglz"}.get(
-                    (row and row[0]) or "", ""
-                )
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ("
-                    f" external_id varchar(255) NOT NULL, payload jsonb{method} NOT NULL,"
-                    " gold_value jsonb) ON COMMIT DROP"
-                )
-            cursor.execute(f"TRUNCATE {_STAGE}")
-            with cursor.copy(
-                f"COPY {_STAGE} (external_id, payload, gold_value) FROM STDIN"
-            ) as copy:
-                copy.write(data)
-            now = timezone.now()
+            if self.direct:
+                cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+                try:
+                    with cursor.copy(
+                        f"COPY {self.table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+                    ) as copy:
+                        copy.write(data)
+                except UniqueViolation:
+                    cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                    self.direct = False
+                else:
+                    cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+                    return n, 0
+            return self._upsert(cursor, data)
+
+    def _upsert(self, cursor: Any, data: bytes) -> tuple[int, int]:
+        if not self.staged:
+            # The staging payload uses the target column's compression, so rows move
+            # across without being recompressed.
             cursor.execute(
-                "WITH written AS ("
-                f" INSERT INTO {self.table} (project_id, external_id, payload, is_gold,"
-                "  gold_value, is_qualification, n_submitted, rank, created_at, updated_at)"
-                " SELECT %s, external_id, payload, gold_value IS NOT NULL, gold_value,"
-                "  false, 0, floor(random() * 2147483647)::integer, %s, %s"
-                f" FROM {_STAGE}"
-                " ON CONFLICT (project_id, external_id) DO UPDATE SET payload = EXCLUDED.payload,"
-                "  is_gold = EXCLUDED.is_gold, gold_value = EXCLUDED.gold_value,"
-                "  updated_at = EXCLUDED.updated_at"
-                " RETURNING (xmax = 0) AS inserted"
-                ") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)"
-                " FROM written",
-                [self.project_id, now, now],
+                "SELECT attcompression FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attname = 'payload'",
+                [self.table],
             )
             row = cursor.fetchone()
+            method = {"l": " COMPRESSION lz4", "p": " COMPRESSION pglz"}.get(
+                (row and row[0]) or "", ""
+            )
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ("
+                " project_id bigint NOT NULL, external_id varchar(255) NOT NULL,"
+                f" payload jsonb{method} NOT NULL, is_gold boolean NOT NULL, gold_value jsonb,"
+                " is_qualification boolean NOT NULL, n_submitted integer NOT NULL,"
+                " rank integer NOT NULL, created_at timestamptz NOT NULL,"
+                " updated_at timestamptz NOT NULL) ON COMMIT DROP"
+            )
+            self.staged = True
+        cursor.execute(f"TRUNCATE {_STAGE}")
+        with cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(data)
+        cursor.execute(
+            "WITH written AS ("
+            f" INSERT INTO {self.table} ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE}"
+            " ON CONFLICT (project_id, external_id) DO UPDATE SET payload = EXCLUDED.payload,"
+            "  is_gold = EXCLUDED.is_gold, gold_value = EXCLUDED.gold_value,"
+            "  updated_at = EXCLUDED.updated_at"
+            " RETURNING (xmax = 0) AS inserted"
+            ") SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)"
+            " FROM written"
+        )
+        row = cursor.fetchone()
         assert row is not None
         return int(row[0]), int(row[1])
+
+
+def _copy_supported() -> bool:
+    """Whether batches go through ``_PostgresWriter`` (PostgreSQL) rather than the ORM's
+    ``bulk_create`` (any other database, SQLite for the demo)."""
+    return connection.vendor == "postgresql"
 
 
 def _adapter_config(*, project: Project, plugin: TaskType, adapter: str) -> None:
@@ -328,7 +406,7 @@ def items_import(
 
     def flush() -> None:
         nonlocal writer
-        if connection.vendor == "postgresql":
+        if _copy_supported():
             writer = writer or _PostgresWriter(project)
             written(writer.submit(batch))
             batch.clear()
