@@ -7,13 +7,16 @@ database with N items and every one of M annotators voting on every item (ordina
 a per-item truth, about a third off by one step), then times, each the median of ``--repeats``:
 
 - the reliability matrix read from the database (``analysis.selectors.reliability_data``: one
-  query, JSON path read in SQL, placed into an annotators x items NumPy array);
+  query, JSON path read in SQL, one row per annotator of binary arrays (its items, its values)
+  read with ``np.frombuffer``, placed into an annotators x items NumPy array);
 - ordinal alpha with a ``--samples`` bootstrap on it (``stats``);
-- the two together: the SPEC 8 figure (target under 2 s for 100,000 items x 4 annotators);
+- the two together: the SPEC 8 figure (target under 2 s for 100,000 items x 4 annotators; issue
+  11's: under 0.5 s);
 - for comparison, in the same run, the same alpha through the `krippendorff` package on the same
   matrix (the two alphas are printed with their difference);
-- once, the dashboard's whole computation (``analysis.figures.agreement_compute``: every field,
-  annotators, statuses), which runs in Celery for projects this big.
+- the dashboard's whole computation (``analysis.figures.agreement_compute``: every field,
+  annotators, statuses, Dawid-Skene, ...), which runs in Celery for projects this big: once as
+  a warm-up, then the median of ``--repeats`` (issue 11's target: under 2 s).
 """
 
 from __future__ import annotations
@@ -158,9 +161,10 @@ def main() -> int:
             lambda: krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal"),
             max(1, min(3, args.repeats)),
         )
-        started = time.perf_counter()
-        agreement_compute(project=project)
-        dashboard_s = time.perf_counter() - started
+        agreement_compute(project=project)  # warm-up: imports, first queries
+        dashboard_s, _ = median_seconds(
+            lambda: agreement_compute(project=project), max(1, min(3, args.repeats))
+        )
 
         print(f"matrix {data.shape[0]} x {data.shape[1]:,} from the database: {read_s:.3f} s")
         print(
@@ -174,7 +178,8 @@ def main() -> int:
         )
         print(
             f"whole dashboard computation (every field, annotators, statuses, "
-            f"{BOOTSTRAP_SAMPLES:,} resamples per field): {dashboard_s:.2f} s"
+            f"{BOOTSTRAP_SAMPLES:,} resamples per field; median of "
+            f"{max(1, min(3, args.repeats))} after a warm-up): {dashboard_s:.2f} s"
         )
         print()
         print(c.machine_line())
@@ -182,7 +187,12 @@ def main() -> int:
         print(
             f"SPEC 8: from the database, alpha + {args.samples:,}-sample bootstrap for "
             f"{args.items:,} items x {args.annotators} annotators: {total_s:.3f} s "
-            f"(target < 2 s: {verdict})"
+            f"(target < 2 s: {verdict}; issue 11's < 0.5 s: "
+            f"{'met' if total_s < 0.5 else 'NOT met'})"
+        )
+        print(
+            f"issue 11: whole dashboard computation {dashboard_s:.2f} s "
+            f"(target < 2 s: {'met' if dashboard_s < 2.0 else 'NOT met'})"
         )
     return 0
 

@@ -405,6 +405,13 @@ def _resample_weights(patterns: _Patterns, size: int, rng: np.random.Generator) 
     return flat.reshape(size, k).astype(np.float64)
 
 
+def _check_bootstrap(n_samples: int, confidence: float) -> None:
+    if n_samples < 1:
+        raise ValueError("n_samples must be at least 1")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must be between 0 and 1")
+
+
 def krippendorff_alpha_bootstrap(
     reliability_data: npt.ArrayLike,
     *,
@@ -424,13 +431,37 @@ def krippendorff_alpha_bootstrap(
     criticised for understating the variance when values within a unit are correlated.
     ``seed`` makes the interval reproducible.
     """
-    if n_samples < 1:
-        raise ValueError("n_samples must be at least 1")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError("confidence must be between 0 and 1")
+    _check_bootstrap(n_samples, confidence)
     engine, data = _prepare(reliability_data, level, distance, value_domain)
-    method = f"percentile bootstrap over units, {n_samples} resamples"
+    return _bootstrap(engine, _point_estimate(engine, data), n_samples, confidence, seed)
+
+
+def krippendorff_alpha_and_bootstrap(
+    reliability_data: npt.ArrayLike,
+    *,
+    level: Level | None = None,
+    distance: DistanceFunction | npt.ArrayLike | None = None,
+    value_domain: npt.ArrayLike | None = None,
+    n_samples: int = 1000,
+    confidence: float = 0.95,
+    seed: int | np.random.Generator | None = None,
+) -> tuple[AlphaResult, AlphaInterval]:
+    """``krippendorff_alpha`` and ``krippendorff_alpha_bootstrap`` of the same data with the same
+    arguments, the same two results, with the data read and grouped into patterns once."""
+    _check_bootstrap(n_samples, confidence)
+    engine, data = _prepare(reliability_data, level, distance, value_domain)
     point = _point_estimate(engine, data)
+    return point, _bootstrap(engine, point, n_samples, confidence, seed)
+
+
+def _bootstrap(
+    engine: _AlphaEngine,
+    point: AlphaResult,
+    n_samples: int,
+    confidence: float,
+    seed: int | np.random.Generator | None,
+) -> AlphaInterval:
+    method = f"percentile bootstrap over units, {n_samples} resamples"
     if point.alpha is None:
         return AlphaInterval(
             None, None, None, confidence, 0, n_samples, method, point.reason, engine.level

@@ -4,16 +4,16 @@ pairwise agreement matrix, all on the primary field."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 from django.contrib.auth.models import User
 
 from annotate.models import Project
-from annotate.selectors import annotator_quality
-from annotate.tasktypes import get_task_type
 from stats.annotators import leave_one_out_agreement, pairwise_agreement_matrix
 
-from ..selectors.reliability import FieldData, ReliabilityData, position_facts
+from ..selectors.annotators import annotator_facts
+from ..selectors.reliability import AnnotationFacts, FieldData, ReliabilityData
 from .fields import num
 from .types import AnnotatorFigures, AnnotatorRow, Pairwise
 
@@ -30,16 +30,21 @@ def primary_field(rd: ReliabilityData) -> FieldData | None:
 
 
 def annotator_figures(
-    project: Project, rd: ReliabilityData, primary: FieldData | None
+    project: Project,
+    rd: ReliabilityData,
+    primary: FieldData | None,
+    *,
+    position: AnnotationFacts | None,
+    median_ms: Mapping[int, float],
 ) -> AnnotatorFigures:
-    plugin = get_task_type(project.task_type)
-    quality = {row.membership.user_id: row for row in annotator_quality(project=project)}
+    """The annotators' table and pairwise matrix; ``position``: the position picks (``None`` for
+    a task type without them), ``median_ms``: each annotator's median time spent
+    (``analysis.selectors.reliability.analysis_reads`` reads both)."""
+    facts = annotator_facts(project=project, median_ms=median_ms)
+    members = set(facts.flagged)
     left: Counter[int] = Counter()
     sided: Counter[int] = Counter()
-    if plugin.has_position_pick:
-        position = position_facts(
-            project=project, position_pick=plugin.position_pick, value_keys=plugin.position_keys
-        )
+    if position is not None:
         for annotator_id, pick, count in zip(
             position.annotator_ids, position.picks, position.counts, strict=True
         ):
@@ -48,26 +53,24 @@ def annotator_figures(
                 left[annotator_id] += count if pick == "left" else 0
     loo = leave_one_out_agreement(primary.data) if primary is not None and rd.fields else None
     row_of = {int(a): n for n, a in enumerate(rd.annotator_ids)}
-    names = dict(
-        User.objects.filter(pk__in=set(row_of) | set(quality)).values_list("id", "username")
-    )
+    names = dict(User.objects.filter(pk__in=set(row_of) | members).values_list("id", "username"))
     rows = []
-    for user_id in sorted(set(row_of) | set(quality), key=lambda u: names.get(u, "")):
-        q = quality.get(user_id)
+    for user_id in sorted(set(row_of) | members, key=lambda u: names.get(u, "")):
+        member = user_id in members
         n = row_of.get(user_id)
         rows.append(
             AnnotatorRow(
                 annotator_id=user_id,
                 username=names.get(user_id, str(user_id)),
-                flagged=bool(q.membership.flagged) if q else False,
+                flagged=facts.flagged.get(user_id, False),
                 n_annotations=int(np.count_nonzero(~np.isnan(primary.data[n])))
                 if n is not None and primary is not None
                 else 0,
                 loo_agreement=num(loo.agreement[n]) if loo is not None and n is not None else None,
                 loo_compared=int(loo.n_compared[n]) if loo is not None and n is not None else 0,
-                gold_accuracy=num(q.gold.accuracy) if q else None,
-                gold_answers=q.gold.n_answers if q else 0,
-                median_seconds=num(q.median_seconds) if q else None,
+                gold_accuracy=num(facts.gold[user_id].accuracy) if member else None,
+                gold_answers=facts.gold[user_id].n_answers if member else 0,
+                median_seconds=num(facts.median_seconds[user_id]) if member else None,
                 left_pick_rate=left[user_id] / sided[user_id] if sided[user_id] else None,
                 side_picks=sided[user_id],
             )

@@ -13,9 +13,9 @@ from annotate.tasktypes.base import AgreementField
 from ..selectors.cohorts import annotator_cohorts
 from ..selectors.metrics import ProjectMetricsData
 from ..selectors.reliability import (
+    analysis_reads,
     annotations_per_day,
     item_payloads,
-    reliability_data,
     set_units,
 )
 from .annotators import annotator_figures, primary_field
@@ -34,7 +34,12 @@ def agreement_compute(*, project: Project) -> Figures:
     config = plugin.config(project.config)
     fields: list[AgreementField] = plugin.agreement_fields(config)
     spec = plugin.divergence()
-    rd = reliability_data(project=project, fields=fields)
+    rd, position, median_ms = analysis_reads(
+        project=project,
+        fields=fields,
+        position_pick=plugin.position_pick if plugin.has_position_pick else None,
+        position_keys=plugin.position_keys,
+    )
     payloads = (
         item_payloads(item_ids=[int(i) for i in rd.item_ids])
         if any(f.reference is not None for f in fields)
@@ -47,7 +52,9 @@ def agreement_compute(*, project: Project) -> Figures:
     progress = project_progress(project=project)
     computed_at = timezone.now().isoformat()
     field_rows = [field_figures(fd, payloads, rd.item_ids) for fd in rd.fields.values()]
-    annotators = annotator_figures(project, rd, primary_field(rd))
+    annotators = annotator_figures(
+        project, rd, primary_field(rd), position=position, median_ms=median_ms
+    )
     set_fields = plugin.set_fields(config)
     units = set_units(project=project, fields=set_fields)
     statuses: list[str | None] = []

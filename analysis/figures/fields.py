@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from annotate.tasktypes.base import SetField
-from stats.alpha import krippendorff_alpha, krippendorff_alpha_bootstrap
+from stats.alpha import krippendorff_alpha_and_bootstrap
 from stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
 
 from ..selectors.reliability import FieldData
@@ -57,8 +57,7 @@ def field_figures(
             name=field_.name, label=field_.label, level=field_.level, reason="no annotations yet"
         )
     kwargs = alpha_kwargs(fd)
-    point = krippendorff_alpha(data, **kwargs)
-    interval = krippendorff_alpha_bootstrap(
+    point, interval = krippendorff_alpha_and_bootstrap(
         data, n_samples=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED, **kwargs
     )
     extra: dict[str, Any] = {}

@@ -18,19 +18,24 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import JSONObject, TruncDate
+from django.db.models.functions import TruncDate
 
 from annotate.models import Annotation, Item, Membership, Project
-from annotate.selectors import annotations_for_aggregates
+from annotate.selectors import annotations_for_aggregates, flagged_annotators
 from annotate.tasktypes.base import AgreementField, SetField
 from models_runtime.models import ModelRun, Prediction
 
 
 def analysis_annotations(*, project: Project) -> QuerySet[Annotation]:
-    """The annotations agreement is computed on: flagged annotators' and gold items' left out."""
-    return annotations_for_aggregates(project=project).filter(item__is_gold=False)
+    """The annotations agreement is computed on: flagged annotators' and gold items' left out.
+
+    Gold items are left out by a subquery of the project's gold item ids (a few, read through
+    the ``item_gold`` index), not by a join with every item: the items table is wide (payloads)
+    and joining it doubled the cost of every full read of the annotations."""
+    gold = Item.objects.filter(project=project, is_gold=True).values("pk")
+    return annotations_for_aggregates(project=project).exclude(item_id__in=gold)
 
 
 def analysis_source_key(*, project: Project) -> tuple[str, int]:
@@ -169,82 +174,171 @@ def _empty_data(fields: Sequence[AgreementField]) -> ReliabilityData:
     )
 
 
-def _array_columns(columns: Sequence[str], inner: str, params: Sequence[Any]) -> list[np.ndarray]:
-    """Each of ``columns`` (SQL expressions over ``inner``'s rows, every one a non-null int8 or
-    float8; the first two int8) aggregated into one array and sent in PostgreSQL's binary array
-    form: one row of a few ``bytea``, read into NumPy with ``np.frombuffer`` (no Python object per
-    value). The aggregates of one query see the rows in the same order, so the arrays line up."""
-    select = ", ".join(f"array_send(array_agg({column}))" for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM ({inner}) AS annotations", list(params))
-        row = cursor.fetchone()
-    out = []
-    for k, sent in enumerate(row or [None] * len(columns)):
-        kind = ">i8" if k < 2 else ">f8"
-        if sent is None:  # no rows: array_agg is NULL
-            out.append(np.empty(0, dtype=kind[1:]))
-            continue
-        data = bytes(sent)
-        # ndim, has-nulls flag, element type; then per dimension its size and lower bound; then
-        # per element a 32-bit length (8: no NULLs here) and the big-endian value.
-        ndim = int.from_bytes(data[0:4], "big")
-        elements = np.frombuffer(
-            data, dtype=np.dtype([("n", ">i4"), ("v", kind)]), offset=12 + 8 * ndim
-        )
-        if (elements["n"] != 8).any():
-            raise RuntimeError("unexpected NULL reading the reliability data")
-        out.append(elements["v"].astype(kind[1:]))
-    return out
+def array_sent(sent: Any, kind: str) -> np.ndarray:
+    """A one-dimensional array without NULLs from PostgreSQL's binary form (``array_send``) of
+    an int8 (``kind`` ``">i8"``) or float8 (``">f8"``) array, as NumPy: no Python object per
+    value. ``None`` (``array_agg`` of no rows) gives an empty array."""
+    if sent is None:
+        return np.empty(0, dtype=kind[1:])
+    data = bytes(sent)
+    # ndim, has-nulls flag, element type; then per dimension its size and lower bound; then
+    # per element a 32-bit length (8: no NULLs here) and the big-endian value.
+    ndim = int.from_bytes(data[0:4], "big")
+    elements = np.frombuffer(
+        data, dtype=np.dtype([("n", ">i4"), ("v", kind)]), offset=12 + 8 * ndim
+    )
+    if (elements["n"] != 8).any():
+        raise RuntimeError("unexpected NULL in an array read from the database")
+    return elements["v"].astype(kind[1:])
 
 
-def _reliability_data_copy(
-    *, project: Project, fields: Sequence[AgreementField]
-) -> ReliabilityData:
-    """``reliability_data`` when every field is read by path, on PostgreSQL: one query of arrays of
-    (annotator, item, one float per path: the number, or the code of the text for nominal fields
-    read as text), with text codes ranked in SQL in code-point order (``COLLATE "C"``: the order
-    of Python's ``sorted``), and their labels from one small DISTINCT query."""
+@dataclass
+class AnnotationGroups:
+    """What ``analysis_reads`` gives besides the reliability data, from the same read:
+    ``position``, the counted annotations grouped by (annotator, the values of the position keys,
+    shown order) with their count, when position keys were asked for; ``times_ms``, every
+    annotator's recorded times spent (all the project's annotations: gold items and flagged
+    annotators too, as on the quality page), when asked for."""
+
+    position: list[tuple[int, dict[str, Any], Any, int]] | None = None
+    times_ms: dict[int, np.ndarray] | None = None
+
+
+def _json(value: Any) -> Any:
+    """A JSON value read by a raw cursor (text, as Django's PostgreSQL backend loads it)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _reliability_data_arrays(
+    *,
+    project: Project,
+    fields: Sequence[AgreementField],
+    position_keys: Sequence[str] = (),
+    times: bool = False,
+) -> tuple[ReliabilityData, AnnotationGroups]:
+    """``reliability_data`` when every field is read by path, on PostgreSQL: one query, its rows
+    the annotators (with ``position_keys``: the groups of ``AnnotationGroups.position``), each
+    with arrays of its items and of one float per path (the number, or the code of the text for
+    nominal fields read as text), aggregated and sent in PostgreSQL's binary array form and read
+    by ``array_sent`` (no Python object per value). Text codes are ranked in SQL in code-point
+    order (``COLLATE "C"``: the order of Python's ``sorted``), their labels read by one small
+    DISTINCT query. With ``times``, the rows read are all the project's annotations, the ones
+    counted in the analysis marked, and the times spent come as one more array."""
     paths = sorted({f.path for f in fields})
     aliases = {path: f"v{n}" for n, path in enumerate(paths)}
-    base = (
-        analysis_annotations(project=project)
-        .order_by()
-        .annotate(**{alias: _path_expression(path) for path, alias in aliases.items()})
-        .values("annotator_id", "item_id", *aliases.values())
+    counted = analysis_annotations(project=project)
+    if times:
+        gold = Item.objects.filter(project=project, is_gold=True).values("pk")
+        base = Annotation.objects.filter(project=project).annotate(
+            counted=ExpressionWrapper(
+                ~Q(annotator_id__in=flagged_annotators(project=project)) & ~Q(item_id__in=gold),
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        base = counted.annotate(counted=Value(True, output_field=BooleanField()))
+    keys = {f"g{n}": KeyTransform(key, "value") for n, key in enumerate(position_keys)}
+    inner, params = (
+        base.order_by()
+        .annotate(**{alias: _path_expression(path) for path, alias in aliases.items()}, **keys)
+        .values(
+            "annotator_id",
+            "item_id",
+            "counted",
+            "time_spent_ms",
+            "shown_order",
+            *keys,
+            *aliases.values(),
+        )
+        .query.sql_with_params()
     )
-    inner, params = base.query.sql_with_params()
     numbers = sorted({f.path for f in fields if not _needs_codes(f)})
     texts = sorted({f.path for f in fields if _needs_codes(f)})
-    select = ["annotator_id::int8", "item_id::int8"]
+    select = ["item_id::int8"]
     for path in numbers:
         select.append(f"coalesce(({aliases[path]})::float8, 'NaN'::float8)")
     for path in texts:
         alias = aliases[path]
+        ranked_value = f"CASE WHEN counted THEN {alias} END"
         select.append(
-            f"CASE WHEN {alias} IS NULL THEN 'NaN'::float8 ELSE"
-            f' (dense_rank() OVER (ORDER BY {alias} COLLATE "C") - 1)::float8 END'
+            f"CASE WHEN {ranked_value} IS NULL THEN 'NaN'::float8 ELSE"
+            f' (dense_rank() OVER (ORDER BY {ranked_value} COLLATE "C") - 1)::float8 END'
         )
     # Window functions cannot sit inside an aggregate: rank in a subquery, aggregate outside.
-    ranked = f"SELECT {', '.join(f'{e} AS c{k}' for k, e in enumerate(select))} FROM ({inner}) AS a"
-    arrays = _array_columns([f"c{k}" for k in range(len(select))], ranked, params)
-    if arrays[0].size == 0:
-        return _empty_data(fields)
-    labels: dict[tuple[str, ...], list[str]] = {}
+    group = ["annotator_id", *keys, *(["shown_order"] if keys else [])]
+    columns = ", ".join(f"{e} AS c{k}" for k, e in enumerate(select))
+    aggregates = [
+        "count(*) FILTER (WHERE counted)",
+        *(f"array_send(array_agg(c{k}) FILTER (WHERE counted))" for k in range(len(select))),
+        "array_send(array_agg(time_spent_ms::int8) FILTER (WHERE time_spent_ms IS NOT NULL))"
+        if times
+        else "NULL",
+    ]
     with connection.cursor() as cursor:
-        for path in texts:
-            alias = aliases[path]
-            cursor.execute(
-                f'SELECT DISTINCT {alias} COLLATE "C" FROM ({inner}) AS annotations'
-                f" WHERE {alias} IS NOT NULL ORDER BY 1",
-                list(params),
+        cursor.execute(
+            f"SELECT {', '.join(group)}, {', '.join(aggregates)} FROM"
+            f" (SELECT {', '.join(group)}, counted, time_spent_ms, {columns}"
+            f" FROM ({inner}) AS a) AS annotations GROUP BY {', '.join(group)}",
+            list(params),
+        )
+        rows = cursor.fetchall()
+    n_group = len(group)
+    groups = AnnotationGroups()
+    if times:
+        spent: dict[int, list[np.ndarray]] = {}
+        for row in rows:
+            spent.setdefault(int(row[0]), []).append(array_sent(row[-1], ">i8"))
+        groups.times_ms = {a: np.concatenate(v) for a, v in spent.items()}
+    if keys:
+        groups.position = [
+            (
+                int(row[0]),
+                {
+                    key: _json(v)
+                    for key, v in zip(position_keys, row[1 : 1 + len(keys)], strict=True)
+                },
+                _json(row[n_group - 1]),
+                int(row[n_group]),
             )
-            labels[path] = [row[0] for row in cursor.fetchall()]
-    annotator_ids, rows_index = np.unique(arrays[0], return_inverse=True)
-    item_ids, columns_index = np.unique(arrays[1], return_inverse=True)
+            for row in rows
+            if row[n_group]
+        ]
+    rows = [row for row in rows if row[n_group]]
+    if not rows:
+        return _empty_data(fields), groups
+    arrays = [
+        np.concatenate(
+            [array_sent(row[n_group + 1 + k], ">i8" if k == 0 else ">f8") for row in rows]
+        )
+        for k in range(len(select))
+    ]
+    labels: dict[tuple[str, ...], list[str]] = {}
+    if texts:
+        labels_inner, labels_params = (
+            counted.order_by()
+            .annotate(**{aliases[path]: _path_expression(path) for path in texts})
+            .values(*(aliases[path] for path in texts))
+            .query.sql_with_params()
+        )
+        with connection.cursor() as cursor:
+            for path in texts:
+                alias = aliases[path]
+                cursor.execute(
+                    f'SELECT DISTINCT {alias} COLLATE "C" FROM ({labels_inner}) AS annotations'
+                    f" WHERE {alias} IS NOT NULL ORDER BY 1",
+                    list(labels_params),
+                )
+                labels[path] = [row[0] for row in cursor.fetchall()]
+    annotator_of_row = np.repeat(
+        np.array([row[0] for row in rows], dtype=np.int64),
+        [int(row[n_group]) for row in rows],
+    )
+    annotator_ids, rows_index = np.unique(annotator_of_row, return_inverse=True)
+    item_ids, columns_index = np.unique(arrays[0], return_inverse=True)
     shape = (len(annotator_ids), len(item_ids))
     result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
-    column_of = {("n", path): 2 + n for n, path in enumerate(numbers)}
-    column_of.update({("t", path): 2 + len(numbers) + n for n, path in enumerate(texts)})
+    column_of = {("n", path): 1 + n for n, path in enumerate(numbers)}
+    column_of.update({("t", path): 1 + len(numbers) + n for n, path in enumerate(texts)})
     for field_ in fields:
         codes = labels[field_.path] if _needs_codes(field_) else None
         key = ("t" if codes is not None else "n", field_.path)
@@ -254,16 +348,46 @@ def _reliability_data_copy(
         data = np.full(shape, np.nan)
         data[rows_index, columns_index] = values
         result.fields[field_.name] = FieldData(field_, data, None if codes is None else list(codes))
-    return result
+    return result, groups
 
 
 def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:
     """Every field's annotators x items matrix: on PostgreSQL with every field read by path, one
     query of binary arrays (and a small one per nominal field read as text); otherwise from one
     query of rows (two when a field needs items)."""
-    if connection.vendor == "postgresql" and all(f.extract is None for f in fields):
-        return _reliability_data_copy(project=project, fields=fields)
+    if _arrays_apply(fields):
+        return _reliability_data_arrays(project=project, fields=fields)[0]
     return _reliability_data_rows(project=project, fields=fields)
+
+
+def _arrays_apply(fields: Sequence[AgreementField]) -> bool:
+    return connection.vendor == "postgresql" and all(f.extract is None for f in fields)
+
+
+def analysis_reads(
+    *,
+    project: Project,
+    fields: Sequence[AgreementField],
+    position_pick: Any = None,
+    position_keys: Sequence[str] | None = None,
+) -> tuple[ReliabilityData, AnnotationFacts | None, dict[int, float]]:
+    """What the dashboard reads of the annotations: ``reliability_data``, ``position_facts``
+    (``None`` without ``position_pick``) and ``median_ms_by_annotator``. On PostgreSQL, with every
+    field read by path and the position keys known, one read of the annotations gives all three;
+    otherwise each is read on its own."""
+    if not _arrays_apply(fields) or (position_pick is not None and not position_keys):
+        rd = reliability_data(project=project, fields=fields)
+        facts = (
+            position_facts(project=project, position_pick=position_pick, value_keys=position_keys)
+            if position_pick is not None
+            else None
+        )
+        return rd, facts, median_ms_by_annotator(project=project)
+    rd, groups = _reliability_data_arrays(
+        project=project, fields=fields, position_keys=position_keys or (), times=True
+    )
+    facts = _picks(groups.position or [], position_pick) if position_pick is not None else None
+    return rd, facts, _medians(groups.times_ms or {})
 
 
 def _reliability_data_rows(
@@ -365,12 +489,20 @@ def position_facts(
     once per annotation on the whole value."""
     annotations = analysis_annotations(project=project).order_by()
     if value_keys:
-        value = JSONObject(**{key: KeyTransform(key, "value") for key in value_keys})
-        rows: Iterable[tuple[int, Any, Any, int]] = (
-            annotations.annotate(picked=value)
-            .values("annotator_id", "picked", "shown_order")
+        # Grouped by each key's JSON value (not by an object built per row: cheaper to build
+        # and to hash); a missing key reads as None, as in ``JSONObject``.
+        keys = {f"k{n}": key for n, key in enumerate(value_keys)}
+        grouped = (
+            annotations.annotate(
+                **{alias: KeyTransform(key, "value") for alias, key in keys.items()}
+            )
+            .values("annotator_id", *keys, "shown_order")
             .annotate(n=Count("id"))
-            .values_list("annotator_id", "picked", "shown_order", "n")
+            .values_list("annotator_id", *keys, "shown_order", "n")
+        )
+        rows: Iterable[tuple[int, Any, Any, int]] = (
+            (row[0], dict(zip(keys.values(), row[1:-2], strict=True)), row[-2], row[-1])
+            for row in grouped
         )
     else:
         rows = (
@@ -379,12 +511,44 @@ def position_facts(
                 "annotator_id", "value", "shown_order"
             ).iterator(chunk_size=5000)
         )
+    return _picks(rows, position_pick)
+
+
+def _picks(rows: Iterable[tuple[int, Any, Any, int]], position_pick: Any) -> AnnotationFacts:
+    """``AnnotationFacts`` of (annotator, value, shown order, count) groups, through the hook."""
     facts = AnnotationFacts(annotator_ids=[], picks=[], counts=[])
     for annotator_id, value, shown_order, n in rows:
         facts.annotator_ids.append(annotator_id)
         facts.picks.append(position_pick(value, shown_order or {}))
         facts.counts.append(n)
     return facts
+
+
+def median_ms_by_annotator(*, project: Project) -> dict[int, float]:
+    """Each annotator's median ``time_spent_ms`` over every annotation of the project with one
+    (gold items and flagged annotators included, as on the quality page); the median of an even
+    count is the mean of the middle two, as ``PERCENTILE_CONT(0.5)``."""
+    annotations = Annotation.objects.filter(project=project, time_spent_ms__isnull=False).order_by()
+    times: list[tuple[int, np.ndarray]]
+    if connection.vendor == "postgresql":  # each annotator's times as one binary array
+        inner, params = annotations.values("annotator_id", "time_spent_ms").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT annotator_id, array_send(array_agg(time_spent_ms::int8))"
+                f" FROM ({inner}) AS annotations GROUP BY annotator_id",
+                list(params),
+            )
+            times = [(a, array_sent(sent, ">i8")) for a, sent in cursor.fetchall()]
+    else:
+        grouped: dict[int, list[int | None]] = {}
+        for annotator_id, spent in annotations.values_list("annotator_id", "time_spent_ms"):
+            grouped.setdefault(annotator_id, []).append(spent)
+        times = [(a, np.array(v, dtype=np.int64)) for a, v in grouped.items()]
+    return _medians(dict(times))
+
+
+def _medians(times_ms: Mapping[int, np.ndarray]) -> dict[int, float]:
+    return {int(a): float(np.median(t)) for a, t in times_ms.items() if t.size}
 
 
 def annotations_per_day(*, project: Project) -> list[tuple[str, int]]:

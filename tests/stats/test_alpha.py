@@ -23,6 +23,7 @@ import pytest
 from stats.alpha import (
     coincidence_matrix,
     krippendorff_alpha,
+    krippendorff_alpha_and_bootstrap,
     krippendorff_alpha_bootstrap,
 )
 
@@ -377,3 +378,19 @@ def test_bootstrap_rejects_bad_parameters():
         krippendorff_alpha_bootstrap(KRIPPENDORFF_2011_C, level="nominal", n_samples=0)
     with pytest.raises(ValueError):
         krippendorff_alpha_bootstrap(KRIPPENDORFF_2011_C, level="nominal", confidence=1.0)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
+def test_alpha_and_bootstrap_together_equal_the_two_separate_calls(level):
+    rng = np.random.default_rng(7)
+    data = rng.integers(1, 5, size=(4, 300)).astype(float)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    point, interval = krippendorff_alpha_and_bootstrap(data, level=level, n_samples=200, seed=3)
+    assert point == krippendorff_alpha(data, level=level)
+    assert interval == krippendorff_alpha_bootstrap(data, level=level, n_samples=200, seed=3)
+    undefined = np.ones((3, 5))
+    point, interval = krippendorff_alpha_and_bootstrap(undefined, level=level, n_samples=10)
+    assert point == krippendorff_alpha(undefined, level=level)
+    assert interval == krippendorff_alpha_bootstrap(undefined, level=level, n_samples=10)
+    with pytest.raises(ValueError):
+        krippendorff_alpha_and_bootstrap(data, level=level, n_samples=0)

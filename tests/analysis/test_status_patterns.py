@@ -1,0 +1,46 @@
+"""The items' vote patterns (``analysis.figures.divergence._unique_rows``) are NumPy's distinct
+rows, in the same order, whether read as one number each or, when too wide for 63 bits, row by
+row; and the divergence figures built from codes keep every status's items and order."""
+
+import numpy as np
+import pytest
+
+from analysis.figures.divergence import _unique_rows, divergence_figures
+from annotate.tasktypes.base import DivergenceSpec
+
+
+@pytest.mark.parametrize(("n_values", "base"), [(5, 5), (3, 200), (40, 40)])
+def test_unique_rows_are_numpys(n_values, base):
+    rng = np.random.default_rng(n_values)
+    counts = rng.integers(0, min(base, 3), size=(500, n_values))
+    patterns, inverse = _unique_rows(counts, base=base)
+    expected, expected_inverse = np.unique(counts, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(patterns, expected)
+    np.testing.assert_array_equal(inverse, np.asarray(expected_inverse).ravel())
+    np.testing.assert_array_equal(patterns[inverse], counts)
+
+
+def test_divergence_figures_from_statuses():
+    spec = DivergenceSpec(
+        statuses=("agree", "split", "unused"),
+        diverging=frozenset({"split"}),
+        agreeing=frozenset({"agree"}),
+        status_field="side",
+        default_taxonomy=(),
+        texts=lambda payload: None,
+        uncertainty=lambda score, distribution: None,
+        picks_winner=lambda value: None,
+    )
+    statuses = ["split", None, "agree", "other", "split", "agree", None]
+    item_ids = np.array([3, 5, 8, 9, 11, 12, 20])
+    figures = divergence_figures(spec, statuses, item_ids)
+    assert figures.status_counts == {"agree": 2, "split": 2, "unused": 0}
+    assert figures.n_with_status == 5 and figures.n_too_few_votes == 2
+    assert figures.diverging_items == [(3, "split"), (11, "split")]
+    assert figures.items_by_status == {
+        "agree": [8, 12],
+        "split": [3, 11],
+        "unused": [],
+        "other": [9],
+    }
+    assert list(figures.items_by_status) == ["agree", "split", "unused", "other"]
