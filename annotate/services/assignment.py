@@ -25,13 +25,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate import hooks
-from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.models import Annotation, Assignment, Item, ItemTally, Membership, Project
 from annotate.services.adaptive import adaptive_extend
 from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
@@ -186,9 +187,11 @@ def _reserve_for(
     if quota_reached(project=project, annotator=annotator):
         return None
 
+    candidates = open_items_for(project=project, annotator=annotator)
+    if open_items_tallied():  # the walk starts past the full items
+        candidates = candidates.filter(n_submitted__lte=open_items_top(project=project))
     candidates = (
-        open_items_for(project=project, annotator=annotator)
-        .alias(live=_live_reservations(now=now))
+        candidates.alias(live=_live_reservations(now=now))
         .filter(n_submitted__lt=project.overlap + F("extra_overlap") - F("live"))
         .order_by("-n_submitted", "rank")
     )
@@ -216,6 +219,41 @@ def _reserve_for(
             return _reserve(project=project, item=item, annotator=annotator, now=now)
         tried.append(item.pk)
     return None
+
+
+# A project's open items from its tally (annotate.models.ItemTally, kept by triggers on
+# PostgreSQL): how many there are, and the most annotations an open item has (NULL: none
+# open), so that a walk of the items closest to done first starts past the full ones instead
+# of stepping over every one of them. Each a sum over a few rows, whatever the project's size.
+OPEN_COUNT_SQL = (
+    f"SELECT coalesce(sum(t.delta), 0)::bigint FROM {ItemTally._meta.db_table} t"
+    " WHERE t.project_id = {project} AND t.n_submitted < {overlap} + t.extra_overlap"
+)
+OPEN_TOP_SQL = (
+    f"SELECT max(b.n_submitted) FROM (SELECT t.n_submitted FROM {ItemTally._meta.db_table} t"
+    " WHERE t.project_id = {project} AND t.n_submitted < {overlap} + t.extra_overlap"
+    " GROUP BY t.n_submitted, t.extra_overlap HAVING sum(t.delta) > 0) b"
+)
+
+
+def open_items_tallied() -> bool:
+    """Whether open items are tallied (PostgreSQL), so that ``open_items_count`` and
+    ``open_items_top`` answer; elsewhere they are counted from the items."""
+    return connection.vendor == "postgresql"
+
+
+def open_items_count(*, project: Project) -> Any:
+    """The ordinary items of ``project`` that still need annotations, from the tally: an
+    expression for a query (PostgreSQL)."""
+    sql = OPEN_COUNT_SQL.format(project="%s", overlap="%s")
+    return RawSQL(f"({sql})", [project.pk, project.overlap], output_field=IntegerField())
+
+
+def open_items_top(*, project: Project) -> Any:
+    """The most annotations an open ordinary item of ``project`` has (NULL when none is open),
+    from the tally: an expression for a query (PostgreSQL)."""
+    sql = OPEN_TOP_SQL.format(project="%s", overlap="%s")
+    return RawSQL(f"({sql})", [project.pk, project.overlap], output_field=IntegerField())
 
 
 def open_items_for(*, project: Project, annotator: User) -> Any:
