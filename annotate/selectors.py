@@ -36,7 +36,7 @@ from annotate.models import (
     Project,
     WorkerSession,
 )
-from annotate.services.assignment import open_items_count, open_items_tallied
+from annotate.services.assignment import n_left_sql, open_items_tallied
 from annotate.services.crowd import crowd_work_since, quota_used, worker_session_current
 from annotate.services.gold import GoldScore, gold_score, task_type_agrees
 from core.errors import Forbidden, NotFound
@@ -144,26 +144,18 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
     """Items this annotator submitted, and the work really left to them: the items still open
     to them, and for a crowd worker never more than what their quota still allows (nothing once
     their session is over)."""
+    n_done = Annotation.objects.filter(project=project, annotator=annotator).count()
     if open_items_tallied():
         # The project's open items from its tally, less those this annotator finished.
-        finished_open = Assignment.objects.filter(
-            project=project,
-            annotator=annotator,
-            item__is_gold=False,
-            item__n_submitted__lt=project.overlap + F("item__extra_overlap"),
-        ).exclude(status=Assignment.Status.RESERVED)
-        n_finished_open = Coalesce(
-            Subquery(
-                finished_open.order_by().values("project").annotate(n=Count("id")).values("n"),
-                output_field=IntegerField(),
-            ),
-            Value(0),
+        sql = n_left_sql(
+            project="%(p)s", overlap="%(overlap)s", annotator="%(u)s", n_done="%(done)s"
         )
-        n_left = (
-            Project.objects.filter(pk=project.pk)
-            .values_list(open_items_count(project=project) - n_finished_open, flat=True)
-            .get()
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {sql}",
+                {"p": project.pk, "overlap": project.overlap, "u": annotator.pk, "done": n_done},
+            )
+            n_left = int(cursor.fetchone()[0])
     else:
         finished_by_me = Assignment.objects.filter(
             item=OuterRef("pk"), annotator=annotator
@@ -177,7 +169,6 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
             .filter(~Exists(finished_by_me))
             .count()
         )
-    n_done = Annotation.objects.filter(project=project, annotator=annotator).count()
     allowed = _quota_left(project=project, annotator=annotator)
     if allowed is not None:
         n_left = min(n_left, allowed)

@@ -12,6 +12,10 @@ Concurrency rules, all enforced by PostgreSQL:
   then item), so a crowd worker's quota, checked at hand-out and again at submit, is exact;
 - unique constraints: one assignment per (item, annotator), one annotation per assignment.
 
+How many open items a project has, and the most annotations an open item has, come from the
+project's tally on PostgreSQL (``annotate.models.ItemTally``, kept by triggers), not from a
+count over its items: ``n_left_sql``, ``open_items_top``.
+
 ``annotate.services.hot_path`` serves the common case of the API's two hot endpoints with these
 same locks, in the same order, in fewer statements; every other case goes the full way here.
 """
@@ -236,17 +240,46 @@ OPEN_TOP_SQL = (
 )
 
 
+# The items ``annotator`` finished (submitted or skipped) that are still open, the part of
+# ``n_left`` that is theirs, counted from whichever side is smaller: the open items already
+# started (the tally says how many; the same walk as above), or the annotator's own finished
+# assignments (as many as their answers, ``n_done``). An answered ordinary item has
+# ``n_submitted`` >= 1, so an open item with none can only be one they skipped.
+_TALLY, _ITEM, _ASSIGNMENT = (m._meta.db_table for m in (ItemTally, Item, Assignment))
+FINISHED_OPEN_SQL = (
+    f"CASE WHEN (SELECT coalesce(sum(t.delta), 0) FROM {_TALLY} t"
+    f" WHERE t.project_id = {{project}} AND t.n_submitted >= 1"
+    f" AND t.n_submitted < {{overlap}} + t.extra_overlap) <= {{n_done}}"
+    f" THEN (SELECT count(*) FROM {_ITEM} i WHERE i.project_id = {{project}} AND NOT i.is_gold"
+    f" AND i.n_submitted >= 1 AND i.n_submitted <= ({OPEN_TOP_SQL})"
+    f" AND i.n_submitted < {{overlap}} + i.extra_overlap"
+    f" AND EXISTS (SELECT 1 FROM {_ASSIGNMENT} f WHERE f.item_id = i.id"
+    f" AND f.annotator_id = {{annotator}} AND f.status <> 'reserved'))"
+    f" + (SELECT count(*) FROM {_ASSIGNMENT} f JOIN {_ITEM} o ON o.id = f.item_id"
+    f" WHERE f.annotator_id = {{annotator}} AND f.project_id = {{project}}"
+    f" AND f.status = 'skipped' AND o.n_submitted = 0 AND NOT o.is_gold"
+    f" AND 0 < {{overlap}} + o.extra_overlap)"
+    f" ELSE (SELECT count(*) FROM {_ASSIGNMENT} f JOIN {_ITEM} o ON o.id = f.item_id"
+    f" WHERE f.annotator_id = {{annotator}} AND f.project_id = {{project}}"
+    f" AND f.status <> 'reserved' AND NOT o.is_gold"
+    f" AND o.n_submitted < {{overlap}} + o.extra_overlap) END"
+)
+
+
+def n_left_sql(*, project: str, overlap: str, annotator: str, n_done: str) -> str:
+    """SQL for an annotator's ``n_left`` (before a crowd quota): the project's open ordinary
+    items less those the annotator finished; the arguments are SQL (placeholders, columns)."""
+    n_open = OPEN_COUNT_SQL.format(project=project, overlap=overlap)
+    finished = FINISHED_OPEN_SQL.format(
+        project=project, overlap=overlap, annotator=annotator, n_done=n_done
+    )
+    return f"({n_open}) - ({finished})"
+
+
 def open_items_tallied() -> bool:
-    """Whether open items are tallied (PostgreSQL), so that ``open_items_count`` and
+    """Whether open items are tallied (PostgreSQL), so that ``n_left_sql`` and
     ``open_items_top`` answer; elsewhere they are counted from the items."""
     return connection.vendor == "postgresql"
-
-
-def open_items_count(*, project: Project) -> Any:
-    """The ordinary items of ``project`` that still need annotations, from the tally: an
-    expression for a query (PostgreSQL)."""
-    sql = OPEN_COUNT_SQL.format(project="%s", overlap="%s")
-    return RawSQL(f"({sql})", [project.pk, project.overlap], output_field=IntegerField())
 
 
 def open_items_top(*, project: Project) -> Any:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from annotate import hooks
 from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.services.adaptive import adaptive_extend
-from annotate.services.assignment import MAX_TIME_SPENT_MS, OPEN_COUNT_SQL, OPEN_TOP_SQL
+from annotate.services.assignment import MAX_TIME_SPENT_MS, OPEN_TOP_SQL, n_left_sql
 from annotate.tasktypes import get_task_type
 from core.errors import (
     InvalidInput,
@@ -53,6 +53,12 @@ from core.errors import (
 #   than 0, and whatever the statement did not store (a concurrent submit or skip won).
 #   A project with adaptive overlap runs the statement and ``adaptive_extend`` in one
 #   transaction.
+#
+# Neither statement's cost grows with the project (issue 11, 1,000,000 items): the open items
+# (``n_left``) are a sum over the project's tally (``annotate.models.ItemTally``, kept by
+# triggers), and the candidate walk, closest to done first, starts at the most annotations an
+# open item has (the same tally), not at the head of the full items. The annotator's own part
+# of ``n_left`` (their finished items still open) follows their own work.
 #
 # The statements go through a server-side binding cursor, so that psycopg prepares them after
 # ``prepare_threshold`` executions (config.settings: DATABASES OPTIONS).
@@ -139,17 +145,18 @@ WITH mine AS (
         SET reserved_at = EXCLUDED.reserved_at, expires_at = EXCLUDED.expires_at
         WHERE {assignment}.status = 'reserved'
     RETURNING id, status, shown_order, reserved_at, expires_at
+), done AS MATERIALIZED (
+    SELECT count(*) AS n FROM {annotation} n WHERE n.annotator_id = %(u)s AND n.project_id = %(p)s
 )
 SELECT r.id, r.status, r.shown_order, r.reserved_at, r.expires_at,
        mine.id, mine.status, mine.shown_order, mine.reserved_at, mine.expires_at,
        mine.item_id, mine.external_id, mine.payload,
-       (SELECT count(*) FROM {annotation} n WHERE n.annotator_id = %(u)s AND n.project_id = %(p)s),
-       ({n_open})
-       - (SELECT count(*) FROM {assignment} f JOIN {item} o ON o.id = f.item_id
-          WHERE f.annotator_id = %(u)s AND f.project_id = %(p)s AND f.status <> 'reserved'
-            AND NOT o.is_gold AND o.n_submitted < %(overlap)s + o.extra_overlap)
-FROM (SELECT 1) one LEFT JOIN reserved r ON true LEFT JOIN mine ON true
-""".format(n_open=OPEN_COUNT_SQL.format(project="%(p)s", overlap="%(overlap)s"), **_T)
+       done.n, {n_left}
+FROM done LEFT JOIN reserved r ON true LEFT JOIN mine ON true
+""".format(
+    n_left=n_left_sql(project="%(p)s", overlap="%(overlap)s", annotator="%(u)s", n_done="done.n"),
+    **_T,
+)
 
 
 @dataclass(frozen=True)

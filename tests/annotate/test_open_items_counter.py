@@ -215,3 +215,31 @@ def test_concurrent_submits_keep_the_tally_exact():
     assert errors == []
     assert_in_step(project, annotators)
     assert Assignment.objects.filter(project=project, status="submitted").count() > 0
+
+
+def test_n_left_is_exact_counted_from_either_side():
+    """An annotator's finished-and-still-open items are counted from the open items already
+    started when those are fewer than their answers, else from their own assignments: the
+    same ``n_left`` both ways, on the hot path and in the progress selector."""
+    project, (busy, light, fresh) = make(n_items=12, overlap=3)
+    for _ in range(5):
+        assignment = reserve(project, busy)
+        services.annotation_submit(assignment_id=assignment.pk, annotator=busy, value=VOTE)
+    assignment = reserve(project, light)
+    services.annotation_submit(assignment_id=assignment.pk, annotator=light, value=VOTE)
+    # A skip of an item nobody answered yet (n_submitted 0): still open, finished by them.
+    untouched = Item.objects.filter(project=project, n_submitted=0).order_by("pk").first()
+    skipped = Assignment.objects.create(
+        project=project, item=untouched, annotator=light, reserved_at=timezone.now(),
+        expires_at=timezone.now() + timezone.timedelta(minutes=5),
+    )  # fmt: skip
+    services.assignment_skip(assignment_id=skipped.pk, annotator=light)
+    started = Item.objects.filter(project=project, n_submitted__gte=1).count()
+    assert 1 < started <= 5  # more started items than ``light`` answered, fewer than ``busy`` did
+    assert_in_step(project, [busy, light, fresh])
+    for annotator in (busy, light, fresh):
+        got = hot_path.hot_next(project_id=project.pk, annotator=annotator)
+        assert got is not None
+        expected = n_left_counted(project, annotator)
+        assert got.n_left == expected
+        assert selectors.annotator_progress(project=project, annotator=annotator).n_left == expected
