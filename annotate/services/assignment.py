@@ -191,11 +191,9 @@ def _reserve_for(
     if quota_reached(project=project, annotator=annotator):
         return None
 
-    candidates = open_items_for(project=project, annotator=annotator)
-    if open_items_tallied():  # the walk starts past the full items
-        candidates = candidates.filter(n_submitted__lte=open_items_top(project=project))
     candidates = (
-        candidates.alias(live=_live_reservations(now=now))
+        open_items_for(project=project, annotator=annotator)
+        .alias(live=_live_reservations(now=now))
         .filter(n_submitted__lt=project.overlap + F("extra_overlap") - F("live"))
         .order_by("-n_submitted", "rank")
     )
@@ -295,9 +293,12 @@ def open_items_for(*, project: Project, annotator: User) -> Any:
     finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
         status=Assignment.Status.RESERVED
     )
-    return Item.objects.filter(
+    items = Item.objects.filter(
         project=project, n_submitted__lt=project.overlap + F("extra_overlap"), is_gold=False
-    ).filter(~Exists(finished_by_me))
+    )
+    if open_items_tallied():  # a walk starts past the full items
+        items = items.filter(n_submitted__lte=open_items_top(project=project))
+    return items.filter(~Exists(finished_by_me))
 
 
 def item_target(*, project: Project, item: Item) -> int:

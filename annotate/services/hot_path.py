@@ -58,7 +58,9 @@ from core.errors import (
 # (``n_left``) are a sum over the project's tally (``annotate.models.ItemTally``, kept by
 # triggers), and the candidate walk, closest to done first, starts at the most annotations an
 # open item has (the same tally), not at the head of the full items. The annotator's own part
-# of ``n_left`` (their finished items still open) follows their own work.
+# of ``n_left`` (their finished items still open) is counted from the smaller side (the open
+# items already started, or their own finished assignments: ``n_left_sql``); their own
+# ``n_done`` still counts their answers in the project.
 #
 # The statements go through a server-side binding cursor, so that psycopg prepares them after
 # ``prepare_threshold`` executions (config.settings: DATABASES OPTIONS).
