@@ -230,6 +230,42 @@ class Item(models.Model):
         return f"{self.project_id}:{self.external_id}"
 
 
+class ItemTally(models.Model):
+    """How many ordinary (non-gold) items of a project have ``n_submitted`` annotations and
+    ``extra_overlap`` extra: the sum of ``delta`` over a project's rows by those two columns.
+
+    PostgreSQL keeps it in step with the items by statement-level triggers on the item table
+    (migration 0008): every statement that inserts, updates or deletes items adds its net
+    change as new rows (inserts never wait on each other), and rows are folded together now and
+    then (``FOR UPDATE SKIP LOCKED``, never waiting either). So a project's open items, the
+    ``n_left`` of every ``next``, is a sum over a few rows instead of a count over all its items,
+    exact in any snapshot, and whatever the overlap is now (no row depends on it). Unused (and
+    empty) on SQLite, where the counts are made from the items."""
+
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.DO_NOTHING,  # the project's rows go with it (a trigger)
+        db_constraint=False,  # items deleted before their project still add rows
+        db_index=False,  # the index below leads with it
+        related_name="+",
+    )
+    n_submitted = models.IntegerField()
+    extra_overlap = models.IntegerField()
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["project", "n_submitted", "extra_overlap"],
+                include=["delta"],
+                name="itemtally_by_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.delta:+d} at {self.n_submitted}+{self.extra_overlap}"
+
+
 class Assignment(models.Model):
     class Status(models.TextChoices):
         RESERVED = "reserved", "Reserved"

@@ -36,6 +36,7 @@ from annotate.models import (
     Project,
     WorkerSession,
 )
+from annotate.services.assignment import n_left_sql, open_items_tallied
 from annotate.services.crowd import crowd_work_since, quota_used, worker_session_current
 from annotate.services.gold import GoldScore, gold_score, task_type_agrees
 from core.errors import Forbidden, NotFound
@@ -143,17 +144,31 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
     """Items this annotator submitted, and the work really left to them: the items still open
     to them, and for a crowd worker never more than what their quota still allows (nothing once
     their session is over)."""
-    finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
-        status=Assignment.Status.RESERVED
-    )
-    n_left = (
-        Item.objects.filter(
-            project=project, n_submitted__lt=project.overlap + F("extra_overlap"), is_gold=False
-        )
-        .filter(~Exists(finished_by_me))
-        .count()
-    )
     n_done = Annotation.objects.filter(project=project, annotator=annotator).count()
+    if open_items_tallied():
+        # The project's open items from its tally, less those this annotator finished.
+        sql = n_left_sql(
+            project="%(p)s", overlap="%(overlap)s", annotator="%(u)s", n_done="%(done)s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {sql}",
+                {"p": project.pk, "overlap": project.overlap, "u": annotator.pk, "done": n_done},
+            )
+            n_left = int(cursor.fetchone()[0])
+    else:
+        finished_by_me = Assignment.objects.filter(
+            item=OuterRef("pk"), annotator=annotator
+        ).exclude(status=Assignment.Status.RESERVED)
+        n_left = (
+            Item.objects.filter(
+                project=project,
+                n_submitted__lt=project.overlap + F("extra_overlap"),
+                is_gold=False,
+            )
+            .filter(~Exists(finished_by_me))
+            .count()
+        )
     allowed = _quota_left(project=project, annotator=annotator)
     if allowed is not None:
         n_left = min(n_left, allowed)

@@ -12,6 +12,10 @@ Concurrency rules, all enforced by PostgreSQL:
   then item), so a crowd worker's quota, checked at hand-out and again at submit, is exact;
 - unique constraints: one assignment per (item, annotator), one annotation per assignment.
 
+How many open items a project has, and the most annotations an open item has, come from the
+project's tally on PostgreSQL (``annotate.models.ItemTally``, kept by triggers), not from a
+count over its items: ``n_left_sql``, ``open_items_top``.
+
 ``annotate.services.hot_path`` serves the common case of the API's two hot endpoints with these
 same locks, in the same order, in fewer statements; every other case goes the full way here.
 """
@@ -25,13 +29,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate import hooks
-from annotate.models import Annotation, Assignment, Item, Membership, Project
+from annotate.models import Annotation, Assignment, Item, ItemTally, Membership, Project
 from annotate.services.adaptive import adaptive_extend
 from annotate.services.crowd import quota_check_submit, quota_reached
 from annotate.services.gold import annotator_gold_review, gold_pick
@@ -218,15 +223,82 @@ def _reserve_for(
     return None
 
 
+# A project's open items from its tally (annotate.models.ItemTally, kept by triggers on
+# PostgreSQL): how many there are, and the most annotations an open item has (NULL: none
+# open), so that a walk of the items closest to done first starts past the full ones instead
+# of stepping over every one of them. Each a sum over a few rows, whatever the project's size.
+OPEN_COUNT_SQL = (
+    f"SELECT coalesce(sum(t.delta), 0)::bigint FROM {ItemTally._meta.db_table} t"
+    " WHERE t.project_id = {project} AND t.n_submitted < {overlap} + t.extra_overlap"
+)
+OPEN_TOP_SQL = (
+    f"SELECT max(b.n_submitted) FROM (SELECT t.n_submitted FROM {ItemTally._meta.db_table} t"
+    " WHERE t.project_id = {project} AND t.n_submitted < {overlap} + t.extra_overlap"
+    " GROUP BY t.n_submitted, t.extra_overlap HAVING sum(t.delta) > 0) b"
+)
+
+
+# The items ``annotator`` finished (submitted or skipped) that are still open, the part of
+# ``n_left`` that is theirs, counted from whichever side is smaller: the open items already
+# started (the tally says how many; the same walk as above), or the annotator's own finished
+# assignments (as many as their answers, ``n_done``). An answered ordinary item has
+# ``n_submitted`` >= 1, so an open item with none can only be one they skipped.
+_TALLY, _ITEM, _ASSIGNMENT = (m._meta.db_table for m in (ItemTally, Item, Assignment))
+FINISHED_OPEN_SQL = (
+    f"CASE WHEN (SELECT coalesce(sum(t.delta), 0) FROM {_TALLY} t"
+    f" WHERE t.project_id = {{project}} AND t.n_submitted >= 1"
+    f" AND t.n_submitted < {{overlap}} + t.extra_overlap) <= {{n_done}}"
+    f" THEN (SELECT count(*) FROM {_ITEM} i WHERE i.project_id = {{project}} AND NOT i.is_gold"
+    f" AND i.n_submitted >= 1 AND i.n_submitted <= ({OPEN_TOP_SQL})"
+    f" AND i.n_submitted < {{overlap}} + i.extra_overlap"
+    f" AND EXISTS (SELECT 1 FROM {_ASSIGNMENT} f WHERE f.item_id = i.id"
+    f" AND f.annotator_id = {{annotator}} AND f.status <> 'reserved'))"
+    f" + (SELECT count(*) FROM {_ASSIGNMENT} f JOIN {_ITEM} o ON o.id = f.item_id"
+    f" WHERE f.annotator_id = {{annotator}} AND f.project_id = {{project}}"
+    f" AND f.status = 'skipped' AND o.n_submitted = 0 AND NOT o.is_gold"
+    f" AND 0 < {{overlap}} + o.extra_overlap)"
+    f" ELSE (SELECT count(*) FROM {_ASSIGNMENT} f JOIN {_ITEM} o ON o.id = f.item_id"
+    f" WHERE f.annotator_id = {{annotator}} AND f.project_id = {{project}}"
+    f" AND f.status <> 'reserved' AND NOT o.is_gold"
+    f" AND o.n_submitted < {{overlap}} + o.extra_overlap) END"
+)
+
+
+def n_left_sql(*, project: str, overlap: str, annotator: str, n_done: str) -> str:
+    """SQL for an annotator's ``n_left`` (before a crowd quota): the project's open ordinary
+    items less those the annotator finished; the arguments are SQL (placeholders, columns)."""
+    n_open = OPEN_COUNT_SQL.format(project=project, overlap=overlap)
+    finished = FINISHED_OPEN_SQL.format(
+        project=project, overlap=overlap, annotator=annotator, n_done=n_done
+    )
+    return f"({n_open}) - ({finished})"
+
+
+def open_items_tallied() -> bool:
+    """Whether open items are tallied (PostgreSQL), so that ``n_left_sql`` and
+    ``open_items_top`` answer; elsewhere they are counted from the items."""
+    return connection.vendor == "postgresql"
+
+
+def open_items_top(*, project: Project) -> Any:
+    """The most annotations an open ordinary item of ``project`` has (NULL when none is open),
+    from the tally: an expression for a query (PostgreSQL)."""
+    sql = OPEN_TOP_SQL.format(project="%s", overlap="%s")
+    return RawSQL(f"({sql})", [project.pk, project.overlap], output_field=IntegerField())
+
+
 def open_items_for(*, project: Project, annotator: User) -> Any:
     """Ordinary items that still need annotations and that ``annotator`` has not submitted or
     skipped, whether or not others hold them reserved now."""
     finished_by_me = Assignment.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
         status=Assignment.Status.RESERVED
     )
-    return Item.objects.filter(
+    items = Item.objects.filter(
         project=project, n_submitted__lt=project.overlap + F("extra_overlap"), is_gold=False
-    ).filter(~Exists(finished_by_me))
+    )
+    if open_items_tallied():  # a walk starts past the full items
+        items = items.filter(n_submitted__lte=open_items_top(project=project))
+    return items.filter(~Exists(finished_by_me))
 
 
 def item_target(*, project: Project, item: Item) -> int:

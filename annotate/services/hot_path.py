@@ -21,7 +21,7 @@ from django.utils import timezone
 from annotate import hooks
 from annotate.models import Annotation, Assignment, Item, Membership, Project
 from annotate.services.adaptive import adaptive_extend
-from annotate.services.assignment import MAX_TIME_SPENT_MS
+from annotate.services.assignment import MAX_TIME_SPENT_MS, OPEN_TOP_SQL, n_left_sql
 from annotate.tasktypes import get_task_type
 from core.errors import (
     InvalidInput,
@@ -54,6 +54,14 @@ from core.errors import (
 #   A project with adaptive overlap runs the statement and ``adaptive_extend`` in one
 #   transaction.
 #
+# Neither statement's cost grows with the project (issue 11, 1,000,000 items): the open items
+# (``n_left``) are a sum over the project's tally (``annotate.models.ItemTally``, kept by
+# triggers), and the candidate walk, closest to done first, starts at the most annotations an
+# open item has (the same tally), not at the head of the full items. The annotator's own part
+# of ``n_left`` (their finished items still open) is counted from the smaller side (the open
+# items already started, or their own finished assignments: ``n_left_sql``); their own
+# ``n_done`` still counts their answers in the project.
+#
 # The statements go through a server-side binding cursor, so that psycopg prepares them after
 # ``prepare_threshold`` executions (config.settings: DATABASES OPTIONS).
 
@@ -74,7 +82,8 @@ WITH mem AS (
            EXISTS (SELECT 1 FROM {crowdworker} w
                    WHERE w.project_id = m.project_id AND w.user_id = m.user_id) AS crowd,
            EXISTS (SELECT 1 FROM {item} q WHERE q.project_id = m.project_id
-                   AND q.is_gold AND q.is_qualification) AS has_quals
+                   AND q.is_gold AND q.is_qualification) AS has_quals,
+           ({top}) AS top
     FROM {membership} m JOIN {project} p ON p.id = m.project_id
     WHERE m.project_id = %(p)s AND m.user_id = %(u)s AND m.role = 'annotator'
     FOR UPDATE OF m
@@ -99,7 +108,7 @@ LEFT JOIN LATERAL (
     SELECT i.id, i.external_id, i.payload FROM {item} i
     WHERE ok.plain AND live.id IS NULL
       AND i.project_id = %(p)s AND NOT i.is_gold
-      AND i.n_submitted < ok.overlap + i.extra_overlap
+      AND i.n_submitted <= ok.top AND i.n_submitted < ok.overlap + i.extra_overlap
       AND i.n_submitted + (
           SELECT count(*) FROM {assignment} r
           WHERE r.item_id = i.id AND r.status = 'reserved' AND r.expires_at > %(now)s
@@ -112,7 +121,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
     FOR UPDATE OF i SKIP LOCKED
 ) cand ON true
-""".format(**_T)
+""".format(top=OPEN_TOP_SQL.format(project="m.project_id", overlap="p.overlap"), **_T)
 
 _HOT_NEXT_RESERVE = """
 WITH mine AS (
@@ -138,18 +147,18 @@ WITH mine AS (
         SET reserved_at = EXCLUDED.reserved_at, expires_at = EXCLUDED.expires_at
         WHERE {assignment}.status = 'reserved'
     RETURNING id, status, shown_order, reserved_at, expires_at
+), done AS MATERIALIZED (
+    SELECT count(*) AS n FROM {annotation} n WHERE n.annotator_id = %(u)s AND n.project_id = %(p)s
 )
 SELECT r.id, r.status, r.shown_order, r.reserved_at, r.expires_at,
        mine.id, mine.status, mine.shown_order, mine.reserved_at, mine.expires_at,
        mine.item_id, mine.external_id, mine.payload,
-       (SELECT count(*) FROM {annotation} n WHERE n.annotator_id = %(u)s AND n.project_id = %(p)s),
-       (SELECT count(*) FROM {item} o WHERE o.project_id = %(p)s AND NOT o.is_gold
-            AND o.n_submitted < %(overlap)s + o.extra_overlap)
-       - (SELECT count(*) FROM {assignment} f JOIN {item} o ON o.id = f.item_id
-          WHERE f.annotator_id = %(u)s AND f.project_id = %(p)s AND f.status <> 'reserved'
-            AND NOT o.is_gold AND o.n_submitted < %(overlap)s + o.extra_overlap)
-FROM (SELECT 1) one LEFT JOIN reserved r ON true LEFT JOIN mine ON true
-""".format(**_T)
+       done.n, {n_left}
+FROM done LEFT JOIN reserved r ON true LEFT JOIN mine ON true
+""".format(
+    n_left=n_left_sql(project="%(p)s", overlap="%(overlap)s", annotator="%(u)s", n_done="done.n"),
+    **_T,
+)
 
 
 @dataclass(frozen=True)
