@@ -7,8 +7,9 @@
 Creates its own database, seeds a preference_pair project with N items in SQL (overlap 3), one lead
 and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: sync by default, or
 gthread), then runs one client process per annotator (separate processes, not threads: the
-clients share no GIL), each looping POST next/ + POST assignments/{id}/submit/ over a
-``requests.Session`` for a fixed time after a warm-up. Prints submissions per second, p50/p95/p99
+clients share no GIL), each looping POST next/ + POST assignments/{id}/submit/ with pre-built
+requests on a plain socket (``--client requests``: a ``requests.Session``, as before) for a
+fixed time after a warm-up. Prints submissions per second, p50/p95/p99
 latency of each call, the submissions of each annotator (min/median/max, max/min, Jain's fairness
 index), error counts and where the CPU went; then PostgreSQL's own pace on the same machine in the
 same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the ratio of
