@@ -1,16 +1,16 @@
 """Benchmark: next + submit over HTTP with concurrent annotators (SPEC 8, issue 11).
 
     .venv/bin/python bench/next_submit.py --items 10000
-    .venv/bin/python bench/next_submit.py --items 10000 --worker-class gthread
+    .venv/bin/python bench/next_submit.py --items 10000 --worker-class sync
     .venv/bin/python bench/next_submit.py --items 1000000
 
 Creates its own database, seeds a preference_pair project with N items in SQL (overlap 3), one lead
-and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: sync by default, or
-gthread), then runs one client process per annotator (separate processes, not threads: the
-clients share no GIL), each looping POST next/ + POST assignments/{id}/submit/ with pre-built
-requests on a plain socket (``--client requests``: a ``requests.Session``, as before) for a
-fixed time after a warm-up. Prints submissions per second, p50/p95/p99
-latency of each call, the submissions of each annotator (min/median/max, max/min, Jain's fairness
+and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: one gthread worker with 8
+threads by default, or sync workers), then runs one client process per annotator (separate
+processes, not threads: the clients share no GIL), each looping POST next/ + POST
+assignments/{id}/submit/ with pre-built requests on a plain socket (``--client requests``: a
+``requests.Session``, as before) for a fixed time after a warm-up. Prints submissions per
+second, p50/p95/p99 latency of each call, the submissions of each annotator (min/median/max, max/min, Jain's fairness
 index), error counts and where the CPU went; then PostgreSQL's own pace on the same machine in the
 same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the ratio of
 submitted pairs/s to its tps; then checks in the database that no item has more than ``overlap``
@@ -37,12 +37,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common as c  # noqa: E402
 
-# Chosen by measurement on the 2-core machine (bench/README.md): gthread's keep-alive
-# connections stick to one worker, so one annotator got several times the others' share.
-DEFAULT_WORKER_CLASS = "sync"
+# Chosen by measurement on the 2-core machine (bench/README.md): one gthread worker holds every
+# keep-alive connection, so no annotator's connection sticks to a busier process (fair), and
+# no request pays for a new connection (the cheapest per request). Several gthread workers
+# serve annotators as unevenly as their connections fell on them; sync workers are fair and
+# dearer (accept and close per request).
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_WORKERS = {"gthread": 1, "sync": 3}
+DEFAULT_THREADS = 8
 CONNECTIONS = {
     "sync": "sync workers close the connection after each response",
-    "gthread": "keep-alive: a connection stays with one worker",
+    "gthread": "keep-alive: a connection stays with the worker that accepted it",
 }
 
 CLIENTS = {
@@ -299,14 +304,21 @@ def main() -> int:
     parser.add_argument("--annotators", type=int, default=8, help="concurrent client processes")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument(
-        "--worker-class", choices=c.WORKER_CLASSES, default=DEFAULT_WORKER_CLASS,
-        help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS}: the fairer across "
-        "annotators by measurement, see bench/README.md)",
+        "--workers", type=int,
+        help=f"gunicorn worker processes (default: {DEFAULT_WORKERS['gthread']} for gthread, "
+        f"{DEFAULT_WORKERS['sync']} for sync)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=1, help="gunicorn threads per worker (gthread only)"
+        "--worker-class", choices=c.WORKER_CLASSES, default=DEFAULT_WORKER_CLASS,
+        help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS}: fair and cheapest per "
+        "request with one worker, by measurement, see bench/README.md)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"gunicorn threads per worker (gthread only; default {DEFAULT_THREADS})",
     )
     parser.add_argument(
         "--pgbench-seconds", type=int, default=10,
@@ -325,6 +337,8 @@ def main() -> int:
     )  # fmt: skip
     c.add_db_arguments(parser)
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = DEFAULT_WORKERS[args.worker_class]
 
     print(c.machine_line(at_start=True))
     problems: list[str] = []
