@@ -9,12 +9,13 @@ and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: one gthre
 threads by default, or sync workers), then runs one client process per annotator (separate
 processes, not threads: the clients share no GIL), each looping POST next/ + POST
 assignments/{id}/submit/ with pre-built requests on a plain socket (``--client requests``: a
-``requests.Session``, as before) for a fixed time after a warm-up. Prints submissions per
-second, p50/p95/p99 latency of each call, the submissions of each annotator (min/median/max, max/min, Jain's fairness
-index), error counts and where the CPU went; then PostgreSQL's own pace on the same machine in the
-same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the ratio of
-submitted pairs/s to its tps; then checks in the database that no item has more than ``overlap``
-annotations, that no (item, annotator) pair repeats and that every 201 the clients saw is stored.
+``requests.Session``, as before) for a fixed time after a warm-up. Prints submissions per second,
+p50/p95/p99 latency of each call, the submissions of each annotator (min/median/max, max/min,
+Jain's fairness index), error counts and where the CPU went; then PostgreSQL's own pace on the same
+machine in the same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the
+ratio of submitted pairs/s to its tps; then checks in the database that no item has more than
+``overlap`` annotations, that no (item, annotator) pair repeats and that every 201 the clients saw
+is stored.
 
 The clients run on the same machine and share its CPUs with gunicorn and PostgreSQL.
 Target (SPEC 8): >= 400 submissions/s with 8 annotators, p99 < 50 ms for each call, the same with
