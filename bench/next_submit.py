@@ -330,6 +330,10 @@ def main() -> int:
         help="the annotators' HTTP client: raw (pre-built requests on a socket, the default: "
         "cheap) or requests (a requests.Session, as before)",
     )  # fmt: skip
+    parser.add_argument(
+        "--throttle-user", default="1000000/minute",
+        help="DISSENSUS_API_THROTTLE_USER for the server (default: on, out of reach)",
+    )  # fmt: skip
     parser.add_argument("--prompt-chars", type=int, default=200)
     parser.add_argument("--response-chars", type=int, default=1000)
     parser.add_argument(
@@ -359,6 +363,9 @@ def main() -> int:
             )
 
         c.from_django_close()  # the client processes are forked from this one
+        # The per-user API throttle stays on (its cost is part of every request), at a rate the
+        # annotators cannot reach: the default (1,200/minute) would refuse them within a minute.
+        env = {**env, "DISSENSUS_API_THROTTLE_USER": args.throttle_user}
         with c.Gunicorn(
             env, workers=args.workers, threads=args.threads, worker_class=args.worker_class
         ) as server:
@@ -414,7 +421,7 @@ def main() -> int:
         print(
             f"\nserver: {server.describe}; clients: {args.annotators} processes "
             f"({CLIENTS[args.client]}; {CONNECTIONS[args.worker_class]}) on the same "
-            f"{os.cpu_count()} CPUs"
+            f"{os.cpu_count()} CPUs; API throttle per user {args.throttle_user}"
         )
         print(f"window: {args.duration:.0f} s after {args.warmup:.0f} s warm-up")
         print(f"submissions/s: {len(created) / args.duration:,.1f}  (target >= 400)")
