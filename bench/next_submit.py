@@ -1,19 +1,21 @@
 """Benchmark: next + submit over HTTP with concurrent annotators (SPEC 8, issue 11).
 
     .venv/bin/python bench/next_submit.py --items 10000
-    .venv/bin/python bench/next_submit.py --items 10000 --worker-class gthread
+    .venv/bin/python bench/next_submit.py --items 10000 --worker-class sync
     .venv/bin/python bench/next_submit.py --items 1000000
 
 Creates its own database, seeds a preference_pair project with N items in SQL (overlap 3), one lead
-and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: sync by default, or
-gthread), then runs one client process per annotator (separate processes, not threads: the
-clients share no GIL), each looping POST next/ + POST assignments/{id}/submit/ over a
-``requests.Session`` for a fixed time after a warm-up. Prints submissions per second, p50/p95/p99
-latency of each call, the submissions of each annotator (min/median/max, max/min, Jain's fairness
-index), error counts and where the CPU went; then PostgreSQL's own pace on the same machine in the
-same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the ratio of
-submitted pairs/s to its tps; then checks in the database that no item has more than ``overlap``
-annotations, that no (item, annotator) pair repeats and that every 201 the clients saw is stored.
+and 8 annotators with DRF tokens, starts gunicorn (``--worker-class``: one gthread worker with 8
+threads by default, or sync workers), then runs one client process per annotator (separate
+processes, not threads: the clients share no GIL), each looping POST next/ + POST
+assignments/{id}/submit/ with pre-built requests on a plain socket (``--client requests``: a
+``requests.Session``, as before) for a fixed time after a warm-up. Prints submissions per second,
+p50/p95/p99 latency of each call, the submissions of each annotator (min/median/max, max/min,
+Jain's fairness index), error counts and where the CPU went; then PostgreSQL's own pace on the same
+machine in the same run (pgbench TPC-B, ``-c 8 -j 2``, on a scratch database dropped after) and the
+ratio of submitted pairs/s to its tps; then checks in the database that no item has more than
+``overlap`` annotations, that no (item, annotator) pair repeats and that every 201 the clients saw
+is stored.
 
 The clients run on the same machine and share its CPUs with gunicorn and PostgreSQL.
 Target (SPEC 8): >= 400 submissions/s with 8 annotators, p99 < 50 ms for each call, the same with
@@ -36,27 +38,114 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common as c  # noqa: E402
 
-# Chosen by measurement on the 2-core machine (bench/README.md): gthread's keep-alive
-# connections stick to one worker, so one annotator got several times the others' share.
-DEFAULT_WORKER_CLASS = "sync"
+# Chosen by measurement on the 2-core machine (bench/README.md): one gthread worker holds every
+# keep-alive connection, so no annotator's connection sticks to a busier process (fair), and
+# no request pays for a new connection (the cheapest per request). Several gthread workers
+# serve annotators as unevenly as their connections fell on them; sync workers are fair and
+# dearer (accept and close per request).
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_WORKERS = {"gthread": 1, "sync": 3}
+DEFAULT_THREADS = 8
 CONNECTIONS = {
     "sync": "sync workers close the connection after each response",
-    "gthread": "keep-alive: a connection stays with one worker",
+    "gthread": "keep-alive: a connection stays with the worker that accepted it",
+}
+
+CLIENTS = {
+    "raw": "pre-built requests on a plain socket",
+    "requests": "requests.Session",
 }
 
 Call = tuple[float, float, int]  # (wall-clock start, seconds taken, HTTP status or 0 on error)
 
 
+class RawHttp:
+    """A minimal HTTP/1.1 client on a plain socket, for the bench's annotators: requests are
+    pre-built bytes, a response is read by its ``Content-Length``, and the connection is kept
+    while the server keeps it (gthread) or opened afresh after it closes it (sync). Costs a
+    fraction of a ``requests.Session``'s CPU per call, which the clients would otherwise take
+    from gunicorn and PostgreSQL on the same CPUs."""
+
+    def __init__(self, url: str, token: str) -> None:
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(url)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.head = (
+            f"Host: {parts.netloc}\r\nAuthorization: Token {token}\r\nAccept: application/json\r\n"
+        ).encode()
+        self.sock: Any = None
+        self.buffer = b""
+
+    def request(self, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """POST ``body`` (JSON, or nothing) to ``path``; (status, response body)."""
+        import socket
+
+        kind = b"Content-Type: application/json\r\n" if body else b""
+        message = b"".join([
+            b"POST ", path.encode(), b" HTTP/1.1\r\n", self.head, kind,
+            b"Content-Length: ", str(len(body)).encode(), b"\r\n\r\n", body,
+        ])  # fmt: skip
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        try:
+            self.sock.sendall(message)
+            return self._response()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def _response(self) -> tuple[int, bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            self._read_more()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        while len(self.buffer) < length:
+            self._read_more()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        if close:
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def client_loop(
-    url: str, project_id: int, token: str, t_start: float, t_end: float, seed: int, out: Any
+    url: str,
+    project_id: int,
+    token: str,
+    t_start: float,
+    t_end: float,
+    seed: int,
+    out: Any,
+    client: str = "raw",
 ) -> None:
     """One annotator: next, then submit a random vote, until ``t_end``; calls go to ``out``."""
-    import requests
+    import json
 
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
+    post = _raw_post(url, token) if client == "raw" else _requests_post(url, token)
     rng = random.Random(seed)
-    next_url = f"{url}/api/v1/projects/{project_id}/next/"
+    next_path = f"/api/v1/projects/{project_id}/next/"
     nexts: list[Call] = []
     submits: list[Call] = []
     errors: Counter[str] = Counter()
@@ -66,29 +155,27 @@ def client_loop(
     while time.time() < t_end:
         wall = time.time()
         began = time.perf_counter()
+        body = b""
         try:
-            response = session.post(next_url, timeout=30)
-            status = response.status_code
-        except requests.RequestException as exc:
-            status, response = 0, None
+            status, body = post(next_path, b"")
+        except OSError as exc:
+            status = 0
             errors[f"next {type(exc).__name__}"] += 1
         nexts.append((wall, time.perf_counter() - began, status))
         if status == 204:
             ran_out = True
             break
-        if status != 200 or response is None:
+        if status != 200:
             if status:
                 errors[f"next HTTP {status}"] += 1
             continue
-        assignment_id = response.json()["assignment"]["id"]
-        body = {"value": {"preference": rng.randint(-2, 2)}}
+        assignment_id = json.loads(body)["assignment"]["id"]
+        vote = json.dumps({"value": {"preference": rng.randint(-2, 2)}}).encode()
         wall = time.time()
         began = time.perf_counter()
         try:
-            status = session.post(
-                f"{url}/api/v1/assignments/{assignment_id}/submit/", json=body, timeout=30
-            ).status_code
-        except requests.RequestException as exc:
+            status, _ = post(f"/api/v1/assignments/{assignment_id}/submit/", vote)
+        except OSError as exc:
             status = 0
             errors[f"submit {type(exc).__name__}"] += 1
         submits.append((wall, time.perf_counter() - began, status))
@@ -97,6 +184,26 @@ def client_loop(
     out.put(
         {"seed": seed, "next": nexts, "submit": submits, "errors": dict(errors), "ran_out": ran_out}
     )
+
+
+def _raw_post(url: str, token: str) -> Any:
+    return RawHttp(url, token).request
+
+
+def _requests_post(url: str, token: str) -> Any:
+    """The earlier client (``--client requests``): a ``requests.Session``; its errors as
+    ``OSError`` (``requests.RequestException`` is one)."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+
+    def post(path: str, body: bytes) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/json"} if body else {}
+        response = session.post(url + path, data=body or None, headers=headers, timeout=30)
+        return response.status_code, response.content
+
+    return post
 
 
 def fairness_line(counts: list[int]) -> str:
@@ -198,18 +305,34 @@ def main() -> int:
     parser.add_argument("--annotators", type=int, default=8, help="concurrent client processes")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument(
-        "--worker-class", choices=c.WORKER_CLASSES, default=DEFAULT_WORKER_CLASS,
-        help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS}: the fairer across "
-        "annotators by measurement, see bench/README.md)",
+        "--workers", type=int,
+        help=f"gunicorn worker processes (default: {DEFAULT_WORKERS['gthread']} for gthread, "
+        f"{DEFAULT_WORKERS['sync']} for sync)",
     )  # fmt: skip
     parser.add_argument(
-        "--threads", type=int, default=1, help="gunicorn threads per worker (gthread only)"
+        "--worker-class", choices=c.WORKER_CLASSES, default=DEFAULT_WORKER_CLASS,
+        help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS}: fair and cheapest per "
+        "request with one worker, by measurement, see bench/README.md)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"gunicorn threads per worker (gthread only; default {DEFAULT_THREADS})",
     )
     parser.add_argument(
         "--pgbench-seconds", type=int, default=10,
         help="pgbench -T after the window, for the pairs/s : tps ratio (0: skip pgbench)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--client", choices=CLIENTS, default="raw",
+        help="the annotators' HTTP client: raw (pre-built requests on a socket, the default: "
+        "cheap) or requests (a requests.Session, as before)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--throttle-user", default="1000000/minute",
+        help="DISSENSUS_API_THROTTLE_USER for the server (default: on, out of reach)",
     )  # fmt: skip
     parser.add_argument("--prompt-chars", type=int, default=200)
     parser.add_argument("--response-chars", type=int, default=1000)
@@ -219,6 +342,8 @@ def main() -> int:
     )  # fmt: skip
     c.add_db_arguments(parser)
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = DEFAULT_WORKERS[args.worker_class]
 
     print(c.machine_line(at_start=True))
     problems: list[str] = []
@@ -238,6 +363,9 @@ def main() -> int:
             )
 
         c.from_django_close()  # the client processes are forked from this one
+        # The per-user API throttle stays on (its cost is part of every request), at a rate the
+        # annotators cannot reach: the default (1,200/minute) would refuse them within a minute.
+        env = {**env, "DISSENSUS_API_THROTTLE_USER": args.throttle_user}
         with c.Gunicorn(
             env, workers=args.workers, threads=args.threads, worker_class=args.worker_class
         ) as server:
@@ -249,7 +377,7 @@ def main() -> int:
             clients = [
                 ctx.Process(
                     target=client_loop,
-                    args=(server.url, project_id, token, t_start, t_end, seed, out),
+                    args=(server.url, project_id, token, t_start, t_end, seed, out, args.client),
                 )
                 for seed, (_, token) in enumerate(users["annotator"])
             ]
@@ -292,8 +420,8 @@ def main() -> int:
 
         print(
             f"\nserver: {server.describe}; clients: {args.annotators} processes "
-            f"(requests.Session; {CONNECTIONS[args.worker_class]}) on the same "
-            f"{os.cpu_count()} CPUs"
+            f"({CLIENTS[args.client]}; {CONNECTIONS[args.worker_class]}) on the same "
+            f"{os.cpu_count()} CPUs; API throttle per user {args.throttle_user}"
         )
         print(f"window: {args.duration:.0f} s after {args.warmup:.0f} s warm-up")
         print(f"submissions/s: {len(created) / args.duration:,.1f}  (target >= 400)")

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import exporting, selectors, services
 from annotate.models import Membership
+from annotate.services.assignment import MAX_TIME_SPENT_MS
+from annotate.services.tokens import token_user_cached
 from annotate.tasktypes import get_task_type, task_types
-from core.errors import FieldError, Forbidden, InvalidInput
+from core.errors import FieldError, Forbidden, InvalidInput, ServiceError
 from core.pagination import IdCursorPagination
+from core.parsers import BoundedJSONParser
 from core.records import detect_format
 
 from . import serializers as s
@@ -152,11 +158,80 @@ class ItemsApi(ListAPIView):
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
 
-class NextApi(APIView):
-    """The next item, as in the browser (``services.annotator_next``): 204 when there is none,
-    with ``Retry-After`` when every item left is reserved by others for now."""
+class _HotApi(APIView):
+    """Base of the two hot endpoints (``next`` and ``submit``, issue 11): the same contract,
+    schema, authentication, throttles and errors as any API view, with a lean lane for the
+    common request.
+
+    The lane takes a ``POST`` carrying ``Authorization: Token <key>`` for a valid token, which
+    accepts JSON (no ``Accept`` header, ``*/*`` or ``application/json``) and passes the
+    throttles; its ``fast`` method answers it without DRF's request wrapper, negotiation,
+    parsers and serializers, or returns ``None`` to hand it to the full DRF dispatch. Anything
+    else goes that way too: other methods, session authentication (with its CSRF check), a
+    missing or bad token (401), a throttled user (429), another ``Accept``, a body the lane does
+    not take as is (DRF's parser and serializer word the 4xx). A request handed on is not
+    throttled twice (``check_throttles``), and the view skips what the lane already tried
+    (``hot_tried``)."""
 
     authentication_classes = HOT_AUTHENTICATION
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        user = _lane_user(request) if request.method == "POST" else None
+        if user is None or not self._lane_throttles_pass(request, user):
+            return super().dispatch(request, *args, **kwargs)
+        self.args, self.kwargs, self.request = args, kwargs, request
+        try:
+            answer = self.fast(request, user, **kwargs)
+        except ServiceError as exc:  # as core.api_errors.exception_handler words it
+            answer = exc.status_code, exc.as_dict()
+        if answer is None:
+            return super().dispatch(request, *args, **kwargs)
+        code, data = answer
+        response = HttpResponse(_render(data), status=code, content_type="application/json")
+        for key, value in self.default_response_headers.items():  # as finalize_response
+            response[key] = value
+        return response
+
+    def _lane_throttles_pass(self, request: Any, user: Any) -> bool:
+        request.user = user  # what DRF sets on the request once a user is authenticated
+        if not all(throttle.allow_request(request, self) for throttle in self.get_throttles()):
+            return False  # DRF answers 429 (a refusal records no request: nothing counts twice)
+        request._dissensus_throttled = True
+        return True
+
+    def check_throttles(self, request: Request) -> None:
+        if not getattr(request._request, "_dissensus_throttled", False):
+            super().check_throttles(request)
+
+    def fast(self, request: Any, user: Any, **kwargs: Any) -> tuple[int, dict] | None:
+        raise NotImplementedError
+
+
+def hot_tried(request: Request) -> bool:
+    """Whether the lean lane already tried the hot service for this request (and it declined)."""
+    return bool(getattr(request._request, "_dissensus_hot_tried", False))
+
+
+_LANE_ACCEPT = frozenset({"", "*/*", "application/json"})
+_LANE_JSON = frozenset({"application/json", "application/json; charset=utf-8"})
+_render = JSONRenderer().render
+
+
+def _lane_user(request: Any) -> Any:
+    """The user of a well-formed ``Token <key>`` header on a request that takes JSON back, as
+    ``CachedTokenAuthentication`` finds it; ``None`` when DRF must decide."""
+    if request.META.get("HTTP_ACCEPT", "").strip().lower() not in _LANE_ACCEPT:
+        return None
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) != 2 or parts[0].lower() != "token" or not parts[1].isascii():
+        return None
+    found = token_user_cached(key=parts[1])
+    return None if found is None else found[0]
+
+
+class NextApi(_HotApi):
+    """The next item, as in the browser (``services.annotator_next``): 204 when there is none,
+    with ``Retry-After`` when every item left is reserved by others for now."""
 
     @extend_schema(
         request=None,
@@ -172,11 +247,10 @@ class NextApi(APIView):
         ],
     )
     def post(self, request: Request, project_id: int) -> Response:
-        hot = services.hot_next(project_id=project_id, annotator=request.user)
-        if hot is not None:  # the common case, in fewer statements (services.assignment)
-            return Response(
-                _next_body(hot.assignment, hot.task_type, n_done=hot.n_done, n_left=hot.n_left)
-            )
+        if not hot_tried(request):
+            hot = self.fast(request, request.user, project_id=project_id)
+            if hot is not None:
+                return Response(hot[1])
         project = selectors.project_get(project_id=project_id, user=request.user, role=ANNOTATOR)
         step = services.annotator_next(project=project, annotator=request.user)
         assignment = step.assignment
@@ -191,6 +265,13 @@ class NextApi(APIView):
                 assignment, project.task_type, n_done=progress.n_done, n_left=progress.n_left
             )
         )
+
+    def fast(self, request: Any, user: Any, **kwargs: Any) -> tuple[int, dict] | None:
+        hot = services.hot_next(project_id=kwargs["project_id"], annotator=user)
+        if hot is None:  # not the common case: the full path (services.assignment)
+            request._dissensus_hot_tried = True
+            return None
+        return 200, _next_body(hot.assignment, hot.task_type, n_done=hot.n_done, n_left=hot.n_left)
 
 
 # The two hot bodies are written out by hand: the fields, names and formats of the serializers
@@ -234,9 +315,7 @@ def _annotation_body(annotation: Any) -> dict:
     }
 
 
-class SubmitApi(APIView):
-    authentication_classes = HOT_AUTHENTICATION
-
+class SubmitApi(_HotApi):
     @extend_schema(
         request=s.SubmitIn,
         responses={200: s.AnnotationOut, 201: s.AnnotationOut, 409: s.ErrorOut},
@@ -252,11 +331,54 @@ class SubmitApi(APIView):
             "base_version": data.validated_data.get("base_version"),
         }
         # The common case in fewer statements, else the full path (services.assignment).
-        annotation, created = services.hot_submit(**answer) or services.annotation_submit(**answer)
+        stored = None if hot_tried(request) else services.hot_submit(**answer)
+        annotation, created = stored or services.annotation_submit(**answer)
         return Response(
             _annotation_body(annotation),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    def fast(self, request: Any, user: Any, **kwargs: Any) -> tuple[int, dict] | None:
+        answer = _lane_submit_in(request)
+        if answer is None:
+            return None  # DRF's parser and SubmitIn word the refusal
+        assignment_id = kwargs["assignment_id"]
+        stored = services.hot_submit(assignment_id=assignment_id, annotator=user, **answer)
+        if stored is None:  # not the common case: the full path (services.assignment)
+            request._dissensus_hot_tried = True
+            return None
+        annotation, created = stored
+        return (201 if created else 200), _annotation_body(annotation)
+
+
+_LANE_MAX_BODY = 64 * 1024
+
+
+def _lane_submit_in(request: Any) -> dict | None:
+    """``SubmitIn``'s validated data for a JSON body it takes as is: an object whose ``value`` is
+    not null and whose integers are plain in-range integers (other keys are ignored, as the
+    serializer does), at most ``_LANE_MAX_BODY`` bytes, parsed by the API's parser (depth,
+    strictness, storable text). ``None`` for anything else (DRF's parser and the serializer
+    then answer)."""
+    if request.META.get("CONTENT_TYPE", "").lower() not in _LANE_JSON:
+        return None
+    if not request.META.get("CONTENT_LENGTH", "").isdigit():
+        return None
+    if int(request.META["CONTENT_LENGTH"]) > _LANE_MAX_BODY:
+        return None  # DRF reads it as a stream
+    try:
+        data = BoundedJSONParser().parse(io.BytesIO(request.body), None, {"encoding": "utf-8"})
+    except (ParseError, ServiceError):
+        return None
+    if type(data) is not dict or data.get("value") is None:
+        return None
+    spent = data.get("time_spent_ms")
+    base = data.get("base_version")
+    if "time_spent_ms" in data and not (type(spent) is int and 0 <= spent <= MAX_TIME_SPENT_MS):
+        return None
+    if "base_version" in data and not (type(base) is int and base >= 0):
+        return None
+    return {"value": data["value"], "time_spent_ms": spent, "base_version": base}
 
 
 class SkipApi(APIView):

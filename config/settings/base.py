@@ -39,6 +39,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a reused database connection's health check without a round trip while its
+    # socket is quiet (CONN_HEALTH_CHECKS below).
+    "core.middleware.DatabaseLivenessMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,8 +80,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # binding for it (issue 11). 0 turns it off (a pooler that cannot keep them).
     _prepare = env_int("DISSENSUS_DB_PREPARE_THRESHOLD", 2)
     DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare or None)
-    # A reused connection is checked (SELECT 1) before a request's first query, so a dropped
-    # one fails no request; off saves that round trip and a dropped connection fails one.
+    # A reused connection is checked before a request's first query, so a dropped one fails
+    # no request: by a look at its socket (core.middleware.DatabaseLivenessMiddleware), and
+    # with SELECT 1 when something is waiting there. Off, a dropped connection fails one.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DISSENSUS_DB_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
