@@ -43,6 +43,35 @@ REFRESH_STALE_AFTER = timedelta(minutes=10)
 
 REFRESH_TASK = "analysis.refresh"
 
+BIG_SEEN_SECONDS = 5.0
+"""How long this process trusts its last answer to "is the project big?" (every submit asks it):
+a snapshot stored here forgets it at once; one stored by a worker is seen within this time, so a
+newly big project's first background refresh may be requested a few seconds late."""
+
+_big_seen: dict[int, tuple[float, bool]] = {}
+
+
+def _is_big(project_id: int) -> bool:
+    """Whether the project's last figures counted more than ``INLINE_MAX_ANNOTATIONS``
+    (cached per process for ``BIG_SEEN_SECONDS``: the hot path's submit calls this)."""
+    now = time.monotonic()
+    seen = _big_seen.get(project_id)
+    if seen is not None and seen[0] > now:
+        return seen[1]
+    table = AnalysisSnapshot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE project_id = %s"
+            " AND annotations_count > %s)",
+            [project_id, INLINE_MAX_ANNOTATIONS],
+        )
+        row = cursor.fetchone()
+    big = bool(row and row[0])
+    if len(_big_seen) > 10_000:
+        _big_seen.clear()
+    _big_seen[project_id] = (now + BIG_SEEN_SECONDS, big)
+    return big
+
 
 @transaction.atomic
 def analysis_refresh(*, project_id: int) -> AnalysisSnapshot | None:
@@ -67,6 +96,7 @@ def analysis_refresh(*, project_id: int) -> AnalysisSnapshot | None:
             "data": figures.to_dict(),
         },
     )
+    _big_seen.pop(project.pk, None)
     return snapshot
 
 
@@ -75,10 +105,7 @@ def analysis_annotations_changed(*, project_id: int) -> bool:
     queue a background refresh for a big project (one whose last figures counted more than
     ``INLINE_MAX_ANNOTATIONS``). Small projects, and big ones nobody has opened yet, are computed
     when a lead asks for them. Whether one was queued."""
-    big = AnalysisSnapshot.objects.filter(
-        project_id=project_id, annotations_count__gt=INLINE_MAX_ANNOTATIONS
-    )
-    return big.exists() and analysis_refresh_request(project_id=project_id)
+    return _is_big(project_id) and analysis_refresh_request(project_id=project_id)
 
 
 def analysis_refresh_request(*, project_id: int) -> bool:
