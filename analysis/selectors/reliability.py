@@ -205,7 +205,7 @@ class AnnotationGroups:
 
 
 def _json(value: Any) -> Any:
-    """A JSON value read by a raw cursor (text, as Django's PostgreSQL backend loads it)."""
+    """A JSON value read by a raw cursor as text (``NULL``, a missing key, gives ``None``)."""
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -265,7 +265,12 @@ def _reliability_data_arrays(
             f' (dense_rank() OVER (ORDER BY {ranked_value} COLLATE "C") - 1)::float8 END'
         )
     # Window functions cannot sit inside an aggregate: rank in a subquery, aggregate outside.
+    # The position groups are keyed by the JSON values' text (canonical for jsonb, so equal
+    # values have equal text, read back by ``_json``): hashing and comparing text costs PostgreSQL
+    # a fraction of what jsonb keys cost. Numbers equal as jsonb but written differently (1 and
+    # 1.0) fall into separate groups, which the counts per annotator and pick add up again.
     group = ["annotator_id", *keys, *(["shown_order"] if keys else [])]
+    group_by = ["annotator_id", *(f"{column}::text" for column in group[1:])]
     columns = ", ".join(f"{e} AS c{k}" for k, e in enumerate(select))
     aggregates = [
         "count(*) FILTER (WHERE counted)",
@@ -276,9 +281,9 @@ def _reliability_data_arrays(
     ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(group)}, {', '.join(aggregates)} FROM"
+            f"SELECT {', '.join(group_by)}, {', '.join(aggregates)} FROM"
             f" (SELECT {', '.join(group)}, counted, time_spent_ms, {columns}"
-            f" FROM ({inner}) AS a) AS annotations GROUP BY {', '.join(group)}",
+            f" FROM ({inner}) AS a) AS annotations GROUP BY {', '.join(group_by)}",
             list(params),
         )
         rows = cursor.fetchall()
