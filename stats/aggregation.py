@@ -150,7 +150,10 @@ def _row_max(values: FloatArray) -> FloatArray:
 
 def _row_sum(values: FloatArray) -> FloatArray:
     """``values.sum(axis=1, keepdims=True)`` of a units x K array, column by column: the cells
-    of a row added left to right, as NumPy adds along a short last axis (the same bits)."""
+    of a row added left to right, as NumPy adds along a last axis shorter than 8 (the same bits;
+    from 8 on NumPy adds in blocks, and its own sum is used)."""
+    if values.shape[1] >= 8:
+        return values.sum(axis=1, keepdims=True)
     out = values[:, :1].copy()
     for c in range(1, values.shape[1]):
         out += values[:, c : c + 1]
