@@ -334,12 +334,12 @@ def _reliability_data_arrays(
                     list(labels_params),
                 )
                 labels[path] = [row[0] for row in cursor.fetchall()]
-    annotator_of_row = np.repeat(
-        np.array([row[0] for row in rows], dtype=np.int64),
-        [int(row[n_group]) for row in rows],
+    # Each row's annotator, repeated over the row's values: the unique of the few rows' ids.
+    annotator_ids, row_annotator = np.unique(
+        np.array([row[0] for row in rows], dtype=np.int64), return_inverse=True
     )
-    annotator_ids, rows_index = np.unique(annotator_of_row, return_inverse=True)
-    item_ids, columns_index = np.unique(arrays[0], return_inverse=True)
+    rows_index = np.repeat(np.asarray(row_annotator).ravel(), [int(row[n_group]) for row in rows])
+    item_ids, columns_index = unique_ids(arrays[0])
     shape = (len(annotator_ids), len(item_ids))
     result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
     column_of = {("n", path): 1 + n for n, path in enumerate(numbers)}
@@ -354,6 +354,22 @@ def _reliability_data_arrays(
         data[rows_index, columns_index] = values
         result.fields[field_.name] = FieldData(field_, data, None if codes is None else list(codes))
     return result, groups
+
+
+def unique_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` of int64 ids, without sorting when their range is
+    at most a few times their count (a table of the ids present over it): the same two arrays."""
+    if ids.size == 0:
+        return np.unique(ids, return_inverse=True)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low >= 4 * ids.size + 1024:
+        unique, inverse = np.unique(ids, return_inverse=True)
+        return unique, np.asarray(inverse).ravel()
+    present = np.zeros(high - low + 1, dtype=bool)
+    offsets = ids - low
+    present[offsets] = True
+    position = np.cumsum(present, dtype=np.intp) - 1
+    return (np.flatnonzero(present) + low).astype(ids.dtype), position[offsets]
 
 
 def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:

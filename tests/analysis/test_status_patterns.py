@@ -90,3 +90,19 @@ def test_divergence_figures_of_codes_equal_the_statuses_path():
     assert got == expected
     assert list(got.items_by_status) == list(expected.items_by_status)
     assert list(got.status_counts) == list(expected.status_counts)
+
+
+@pytest.mark.parametrize("spread", [1, 3, 10_000])
+def test_unique_ids_are_numpys(spread):
+    """The matrix's item columns (``unique_ids``) are ``np.unique``'s, dense ids or sparse."""
+    from analysis.selectors.reliability import unique_ids
+
+    rng = np.random.default_rng(spread)
+    ids = (rng.integers(0, 400, size=2000) * spread + 17).astype(np.int64)
+    unique, inverse = unique_ids(ids)
+    expected, expected_inverse = np.unique(ids, return_inverse=True)
+    assert unique.dtype == expected.dtype
+    np.testing.assert_array_equal(unique, expected)
+    np.testing.assert_array_equal(inverse, np.asarray(expected_inverse).ravel())
+    empty, empty_inverse = unique_ids(np.zeros(0, dtype=np.int64))
+    assert empty.size == 0 and empty_inverse.size == 0
