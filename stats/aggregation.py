@@ -153,7 +153,7 @@ def _row_sum(values: FloatArray) -> FloatArray:
     of a row added left to right, as NumPy adds along a last axis shorter than 8 (the same bits;
     from 8 on NumPy adds in blocks, and its own sum is used)."""
     if values.shape[1] >= 8:
-        return values.sum(axis=1, keepdims=True)
+        return np.asarray(values.sum(axis=1, keepdims=True), dtype=np.float64)
     out = values[:, :1].copy()
     for c in range(1, values.shape[1]):
         out += values[:, c : c + 1]
