@@ -22,7 +22,7 @@ from .annotators import annotator_figures, primary_field
 from .cohorts import cohort_figures
 from .dawid_skene import dawid_skene_figures
 from .divergence import divergence_figures_of_codes, item_status_codes, statuses_of_codes
-from .fields import field_figures, set_field_figures
+from .fields import fields_figures, set_field_figures
 from .model_runs import model_figures
 from .types import DivergenceFigures, Figures, Progress, ProjectRef, TimelinePoint
 
@@ -51,7 +51,7 @@ def agreement_compute(*, project: Project) -> Figures:
         timeline.append(TimelinePoint(date=day, n=n, cumulative=cumulative))
     progress = project_progress(project=project)
     computed_at = timezone.now().isoformat()
-    field_rows = [field_figures(fd, payloads, rd.item_ids) for fd in rd.fields.values()]
+    field_rows = fields_figures(list(rd.fields.values()), payloads, rd.item_ids)
     annotators = annotator_figures(
         project, rd, primary_field(rd), position=position, median_ms=median_ms
     )
