@@ -139,6 +139,27 @@ def soft_labels(labels: npt.ArrayLike, *, categories: npt.ArrayLike | None = Non
     return SoftLabels(tuple(float(c) for c in cats), dist, n_votes.astype(np.int64))
 
 
+def _row_max(values: FloatArray) -> FloatArray:
+    """``values.max(axis=1, keepdims=True)`` of a units x K array, column by column: NumPy's
+    reduction along a short last axis costs several times more."""
+    out = values[:, :1].copy()
+    for c in range(1, values.shape[1]):
+        np.maximum(out, values[:, c : c + 1], out=out)
+    return out
+
+
+def _row_sum(values: FloatArray) -> FloatArray:
+    """``values.sum(axis=1, keepdims=True)`` of a units x K array, column by column: the cells
+    of a row added left to right, as NumPy adds along a last axis shorter than 8 (the same bits;
+    from 8 on NumPy adds in blocks, and its own sum is used)."""
+    if values.shape[1] >= 8:
+        return np.asarray(values.sum(axis=1, keepdims=True), dtype=np.float64)
+    out = values[:, :1].copy()
+    for c in range(1, values.shape[1]):
+        out += values[:, c : c + 1]
+    return out
+
+
 def dawid_skene(
     labels: npt.ArrayLike,
     *,
@@ -182,10 +203,12 @@ def dawid_skene(
     posteriors = soft_labels(data, categories=cats).distribution
     no_votes = posteriors.sum(axis=1) == 0
     posteriors[no_votes] = 1.0 / k
+    voted = ~no_votes
+    some_missing = bool(no_votes.any()) and bool(voted.any())
 
     def m_step(post: FloatArray) -> tuple[FloatArray, FloatArray]:
         priors = np.clip(
-            post[~no_votes].mean(axis=0) if (~no_votes).any() else post.mean(axis=0), _CLIP, None
+            post[voted].mean(axis=0) if some_missing else post.mean(axis=0), _CLIP, None
         )
         priors = priors / priors.sum()
         # counts[j, l, k] = sum over units u that coder j labelled l of post[u, k]
@@ -198,10 +221,12 @@ def dawid_skene(
         # log_lik[u, k] = log prior_k + sum over u's labels (j, l) of log confusion[j, k, l]
         log_conf = np.log(np.transpose(confusion, (0, 2, 1))).reshape(n_coders * k, k)
         log_lik = np.log(priors)[None, :] + np.asarray(indicator_t @ log_conf)
-        top = log_lik.max(axis=1, keepdims=True)
+        top = _row_max(log_lik)
         scaled = np.exp(log_lik - top)
-        total = scaled.sum(axis=1, keepdims=True)
-        ll = float((np.log(total) + top)[~no_votes].sum())
+        total = _row_sum(scaled)
+        ll = float(
+            (np.log(total) + top)[voted].sum() if some_missing else (np.log(total) + top).sum()
+        )
         return scaled / total, ll
 
     priors, confusion = m_step(posteriors)

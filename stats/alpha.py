@@ -315,19 +315,38 @@ class _AlphaEngine:
         return np.where(defined, 1.0 - (n - 1.0) * observed / safe, np.nan), defined
 
 
+@dataclass(frozen=True)
+class AlphaPatterns:
+    """Reliability data read and grouped into value patterns (``alpha_patterns``), which alpha
+    at every level (and every distance) computes from: data equal cell for cell, say one field
+    read at two levels, are grouped once."""
+
+    data: FloatArray
+    patterns: _Patterns
+
+
+def alpha_patterns(reliability_data: npt.ArrayLike) -> AlphaPatterns:
+    """The patterns of data whose value domain is the values present (no ``value_domain``)."""
+    data = as_label_matrix(reliability_data)
+    return AlphaPatterns(data, _group_patterns(data, _value_domain(data, None)))
+
+
 def _prepare(
     reliability_data: npt.ArrayLike,
     level: Level | None,
     distance: DistanceFunction | npt.ArrayLike | None,
     value_domain: npt.ArrayLike | None,
+    grouped: AlphaPatterns | None = None,
 ) -> tuple[_AlphaEngine, FloatArray]:
     name = _level_name(level, distance)
-    data = as_label_matrix(reliability_data)
+    if grouped is not None and value_domain is not None:
+        raise ValueError("patterns are grouped over the values present: no value_domain")
+    data = grouped.data if grouped is not None else as_label_matrix(reliability_data)
     if name == "custom" and not callable(distance) and value_domain is None:
         raise ValueError("a distance matrix needs the value_domain its rows and columns follow")
-    domain = _value_domain(data, value_domain)
+    domain = grouped.patterns.domain if grouped is not None else _value_domain(data, value_domain)
     delta = _distance_matrix(level, distance, domain)
-    patterns = _group_patterns(data, domain)
+    patterns = grouped.patterns if grouped is not None else _group_patterns(data, domain)
     return _AlphaEngine(patterns, name, delta), data
 
 
@@ -445,11 +464,13 @@ def krippendorff_alpha_and_bootstrap(
     n_samples: int = 1000,
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = None,
+    patterns: AlphaPatterns | None = None,
 ) -> tuple[AlphaResult, AlphaInterval]:
     """``krippendorff_alpha`` and ``krippendorff_alpha_bootstrap`` of the same data with the same
-    arguments, the same two results, with the data read and grouped into patterns once."""
+    arguments, the same two results, with the data read and grouped into patterns once; with
+    ``patterns`` (``alpha_patterns`` of ``reliability_data``), not even once."""
     _check_bootstrap(n_samples, confidence)
-    engine, data = _prepare(reliability_data, level, distance, value_domain)
+    engine, data = _prepare(reliability_data, level, distance, value_domain, patterns)
     point = _point_estimate(engine, data)
     return point, _bootstrap(engine, point, n_samples, confidence, seed)
 

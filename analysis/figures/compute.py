@@ -21,8 +21,8 @@ from ..selectors.reliability import (
 from .annotators import annotator_figures, primary_field
 from .cohorts import cohort_figures
 from .dawid_skene import dawid_skene_figures
-from .divergence import divergence_figures, item_statuses
-from .fields import field_figures, set_field_figures
+from .divergence import divergence_figures_of_codes, item_status_codes, statuses_of_codes
+from .fields import fields_figures, set_field_figures
 from .model_runs import model_figures
 from .types import DivergenceFigures, Figures, Progress, ProjectRef, TimelinePoint
 
@@ -51,7 +51,7 @@ def agreement_compute(*, project: Project) -> Figures:
         timeline.append(TimelinePoint(date=day, n=n, cumulative=cumulative))
     progress = project_progress(project=project)
     computed_at = timezone.now().isoformat()
-    field_rows = [field_figures(fd, payloads, rd.item_ids) for fd in rd.fields.values()]
+    field_rows = fields_figures(list(rd.fields.values()), payloads, rd.item_ids)
     annotators = annotator_figures(
         project, rd, primary_field(rd), position=position, median_ms=median_ms
     )
@@ -60,11 +60,14 @@ def agreement_compute(*, project: Project) -> Figures:
     statuses: list[str | None] = []
     divergence: DivergenceFigures | None = None
     if spec is not None and spec.status_field in rd.fields:
-        statuses = item_statuses(plugin, rd.fields[spec.status_field], config=project.config)
-        divergence = divergence_figures(spec, statuses, rd.item_ids)
+        codes, names = item_status_codes(
+            plugin, rd.fields[spec.status_field], config=project.config
+        )
+        statuses = statuses_of_codes(codes, names)
+        divergence = divergence_figures_of_codes(spec, codes, names, rd.item_ids)
     metrics_data = ProjectMetricsData(
         project=project,
-        statuses={int(i): s for i, s in zip(rd.item_ids, statuses, strict=False)},
+        statuses=dict(zip(rd.item_ids.tolist(), statuses, strict=False)),
     )
     return Figures(
         project=ProjectRef(id=project.pk, name=project.name, task_type=project.task_type),

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from annotate.tasktypes.base import SetField
-from stats.alpha import krippendorff_alpha_and_bootstrap
+from stats.alpha import AlphaPatterns, alpha_patterns, krippendorff_alpha_and_bootstrap
 from stats.kappa import category_counts, cohen_kappa, fleiss_kappa, observed_agreement
 
 from ..selectors.reliability import FieldData
@@ -46,10 +46,34 @@ def alpha_kwargs(fd: FieldData) -> dict[str, Any]:
     return {"level": fd.field.level}
 
 
+def fields_figures(
+    fds: Sequence[FieldData], payloads: Mapping[int, Any] | None, item_ids: np.ndarray
+) -> list[FieldFigures]:
+    """``field_figures`` of each field, in order; fields with the same values (one answer read
+    at two levels) share the grouping of their values into alpha's patterns."""
+    grouped: list[AlphaPatterns] = []
+
+    def patterns_of(data: np.ndarray) -> AlphaPatterns | None:
+        if data.size == 0:
+            return None
+        for known in grouped:
+            if known.data.shape == data.shape and np.array_equal(known.data, data, equal_nan=True):
+                return known
+        grouped.append(alpha_patterns(data))
+        return grouped[-1]
+
+    return [field_figures(fd, payloads, item_ids, patterns=patterns_of(fd.data)) for fd in fds]
+
+
 def field_figures(
-    fd: FieldData, payloads: Mapping[int, Any] | None, item_ids: np.ndarray
+    fd: FieldData,
+    payloads: Mapping[int, Any] | None,
+    item_ids: np.ndarray,
+    *,
+    patterns: AlphaPatterns | None = None,
 ) -> FieldFigures:
-    """One agreement field's figures from its annotators x items matrix."""
+    """One agreement field's figures from its annotators x items matrix (``patterns``: its
+    values grouped by ``stats.alpha.alpha_patterns`` already)."""
     field_ = fd.field
     data = fd.data
     if data.size == 0:
@@ -58,7 +82,7 @@ def field_figures(
         )
     kwargs = alpha_kwargs(fd)
     point, interval = krippendorff_alpha_and_bootstrap(
-        data, n_samples=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED, **kwargs
+        data, n_samples=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED, patterns=patterns, **kwargs
     )
     extra: dict[str, Any] = {}
     if field_.tolerance is not None:

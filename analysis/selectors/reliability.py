@@ -205,7 +205,7 @@ class AnnotationGroups:
 
 
 def _json(value: Any) -> Any:
-    """A JSON value read by a raw cursor (text, as Django's PostgreSQL backend loads it)."""
+    """A JSON value read by a raw cursor as text (``NULL``, a missing key, gives ``None``)."""
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -265,7 +265,12 @@ def _reliability_data_arrays(
             f' (dense_rank() OVER (ORDER BY {ranked_value} COLLATE "C") - 1)::float8 END'
         )
     # Window functions cannot sit inside an aggregate: rank in a subquery, aggregate outside.
+    # The position groups are keyed by the JSON values' text (canonical for jsonb, so equal
+    # values have equal text, read back by ``_json``): hashing and comparing text costs PostgreSQL
+    # a fraction of what jsonb keys cost. Numbers equal as jsonb but written differently (1 and
+    # 1.0) fall into separate groups, which the counts per annotator and pick add up again.
     group = ["annotator_id", *keys, *(["shown_order"] if keys else [])]
+    group_by = ["annotator_id", *(f"{column}::text" for column in group[1:])]
     columns = ", ".join(f"{e} AS c{k}" for k, e in enumerate(select))
     aggregates = [
         "count(*) FILTER (WHERE counted)",
@@ -276,9 +281,9 @@ def _reliability_data_arrays(
     ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(group)}, {', '.join(aggregates)} FROM"
+            f"SELECT {', '.join(group_by)}, {', '.join(aggregates)} FROM"
             f" (SELECT {', '.join(group)}, counted, time_spent_ms, {columns}"
-            f" FROM ({inner}) AS a) AS annotations GROUP BY {', '.join(group)}",
+            f" FROM ({inner}) AS a) AS annotations GROUP BY {', '.join(group_by)}",
             list(params),
         )
         rows = cursor.fetchall()
@@ -329,12 +334,12 @@ def _reliability_data_arrays(
                     list(labels_params),
                 )
                 labels[path] = [row[0] for row in cursor.fetchall()]
-    annotator_of_row = np.repeat(
-        np.array([row[0] for row in rows], dtype=np.int64),
-        [int(row[n_group]) for row in rows],
+    # Each row's annotator, repeated over the row's values: the unique of the few rows' ids.
+    annotator_ids, row_annotator = np.unique(
+        np.array([row[0] for row in rows], dtype=np.int64), return_inverse=True
     )
-    annotator_ids, rows_index = np.unique(annotator_of_row, return_inverse=True)
-    item_ids, columns_index = np.unique(arrays[0], return_inverse=True)
+    rows_index = np.repeat(np.asarray(row_annotator).ravel(), [int(row[n_group]) for row in rows])
+    item_ids, columns_index = unique_ids(arrays[0])
     shape = (len(annotator_ids), len(item_ids))
     result = ReliabilityData(annotator_ids=annotator_ids, item_ids=item_ids)
     column_of = {("n", path): 1 + n for n, path in enumerate(numbers)}
@@ -349,6 +354,22 @@ def _reliability_data_arrays(
         data[rows_index, columns_index] = values
         result.fields[field_.name] = FieldData(field_, data, None if codes is None else list(codes))
     return result, groups
+
+
+def unique_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` of int64 ids, without sorting when their range is
+    at most a few times their count (a table of the ids present over it): the same two arrays."""
+    if ids.size == 0:
+        return np.unique(ids, return_inverse=True)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low >= 4 * ids.size + 1024:
+        unique, inverse = np.unique(ids, return_inverse=True)
+        return unique, np.asarray(inverse).ravel()
+    present = np.zeros(high - low + 1, dtype=bool)
+    offsets = ids - low
+    present[offsets] = True
+    position = np.cumsum(present, dtype=np.intp) - 1
+    return (np.flatnonzero(present) + low).astype(ids.dtype), position[offsets]
 
 
 def reliability_data(*, project: Project, fields: Sequence[AgreementField]) -> ReliabilityData:

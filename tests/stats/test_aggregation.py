@@ -132,3 +132,15 @@ def test_dawid_skene_reports_non_convergence_within_max_iter():
     assert result.n_iterations == 2
     assert not result.converged
     assert dawid_skene(labels, tol=1e-6, max_iter=1000).converged
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 7, 8, 12])
+def test_row_max_and_sum_are_numpys_bits(k):
+    """The EM's column-by-column row max and sum give exactly NumPy's ``max``/``sum`` along the
+    last axis (so Dawid-Skene's figures did not move when they replaced them)."""
+    from stats.aggregation import _row_max, _row_sum
+
+    rng = np.random.default_rng(k)
+    values = rng.random((5000, k)) * np.exp(rng.normal(0, 6, (5000, k)))
+    np.testing.assert_array_equal(_row_max(values), values.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(_row_sum(values), values.sum(axis=1, keepdims=True))

@@ -394,3 +394,30 @@ def test_alpha_and_bootstrap_together_equal_the_two_separate_calls(level):
     assert interval == krippendorff_alpha_bootstrap(undefined, level=level, n_samples=10)
     with pytest.raises(ValueError):
         krippendorff_alpha_and_bootstrap(data, level=level, n_samples=0)
+
+
+def test_shared_patterns_give_the_same_alpha_and_interval_at_every_level():
+    """Alpha and its bootstrap from patterns grouped once (``alpha_patterns``) equal the two
+    computed from the data, at each level and with a custom distance."""
+    from stats.alpha import alpha_patterns, krippendorff_alpha_and_bootstrap
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(-2, 3, size=(4, 400)).astype(float)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    shared = alpha_patterns(data)
+    for kwargs in (
+        {"level": "nominal"},
+        {"level": "ordinal"},
+        {"level": "interval"},
+        {"level": "ratio"},
+        {"distance": lambda a, b: abs(a - b) ** 1.5},
+    ):
+        alone = krippendorff_alpha_and_bootstrap(data, n_samples=200, seed=5, **kwargs)
+        grouped = krippendorff_alpha_and_bootstrap(
+            data, n_samples=200, seed=5, patterns=shared, **kwargs
+        )
+        assert grouped == alone
+    with pytest.raises(ValueError):
+        krippendorff_alpha_and_bootstrap(
+            data, level="ordinal", value_domain=[-2, -1, 0, 1, 2], patterns=shared
+        )
