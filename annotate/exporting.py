@@ -15,6 +15,7 @@ import csv
 import hashlib
 import hmac
 import io
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,6 +30,7 @@ from annotate.selectors import (
     ANNOTATION_EXPORT_COLUMNS,
     ANNOTATION_EXPORT_FIELDS,
     annotation_export_batches,
+    annotation_export_csv,
     annotation_export_lines,
     annotation_export_values,
     annotator_users,
@@ -39,7 +41,7 @@ from annotate.selectors import (
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
 from core.errors import FieldError, InvalidInput
-from core.spreadsheet import csv_safe
+from core.spreadsheet import FORMULA_STARTS, csv_safe
 
 FORMATS = {
     "jsonl": ("application/x-ndjson", "jsonl"),
@@ -166,43 +168,149 @@ class AnnotationRows:
         user_ids, names = self._names()
         if fmt == "parquet":
             return self._parquet(user_ids, names, progress=progress)
-        lines = annotation_export_lines(
+        blocks = annotation_export_lines(
             project_id=self.project.pk, user_ids=user_ids, names=names, fmt=fmt
         )
         if fmt == "csv":
-            header = (",".join(self.columns) + "\r\n").encode()
-            return _regrouped(self._csv_lines(lines), progress=progress, header=header)
-        return _regrouped(lines, progress=progress)
+            return self._csv(blocks, progress=progress)
+        return _regrouped(blocks, progress=progress)
 
-    def _csv_lines(self, parts: Iterator[Any]) -> Iterator[bytes]:
+    def _csv(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
         # PostgreSQL writes the scalar cells (formula-safe and quoted); the JSON cells get their
-        # keys sorted here, as in every CSV of the platform.
+        # keys sorted here, as in every CSV of the platform, once per distinct text of a batch;
+        # pyarrow joins the cells of each line.
+        import pyarrow.compute as pc
+
+        yield (",".join(self.columns) + "\r\n").encode()
         cell = _JsonCells(csv=True)
-        for before, value, shown, after in parts:
-            yield f"{before},{cell(value)},{cell(shown)},{after}\r\n".encode()
+        for batch in _csv_batches(blocks, ["before", "value", "shown", "after"], block=FLUSH_BYTES):
+            joined = pc.binary_join_element_wise(
+                batch.column(0),
+                _mapped(batch.column(1), cell),
+                _mapped(batch.column(2), cell),
+                batch.column(3),
+                ",",
+            )
+            yield _text_bytes(joined)
+            progress(batch.num_rows)
 
     def _parquet(
-        self,
-        user_ids: list[int],
-        names: list[str],
-        *,
-        progress: Callable[[int], Any],
-        batch_rows: int = 20_000,
+        self, user_ids: list[int], names: list[str], *, progress: Callable[[int], Any]
     ) -> Iterator[bytes]:
+        # PostgreSQL's CSV read by pyarrow's CSV reader: no Python object per row or cell; the
+        # JSON cells are converted once per distinct text of a batch (dictionary-encoded).
         import pyarrow as pa
 
+        types = dict.fromkeys(self.columns, pa.string())
+        types.update(dict.fromkeys(_ANNOTATION_INTEGERS, pa.int64()))
+        blocks = annotation_export_csv(project_id=self.project.pk, user_ids=user_ids, names=names)
+        reader = _csv_batches(blocks, list(self.columns), types=types, block=PARQUET_BLOCK)
         flat = _JsonCells(csv=False)
 
         def tables() -> Iterator[Any]:
-            for batch in annotation_export_batches(
-                project_id=self.project.pk, user_ids=user_ids, names=names, batch_rows=batch_rows
-            ):
-                batch["value"] = [flat(text) for text in batch["value"]]
-                batch["shown_order"] = [flat(text) for text in batch["shown_order"]]
-                yield pa.table({column: pa.array(batch[column]) for column in self.columns})
-                progress(len(batch["value"]))
+            for batch in reader:
+                if not batch.num_rows:
+                    continue
+                columns = {}
+                for name in self.columns:
+                    column = batch.column(name)
+                    if name in ("value", "shown_order"):
+                        column = _mapped(column, flat)
+                    columns[name] = _nulls_untyped(column)
+                yield pa.table(columns)
+                progress(batch.num_rows)
 
         return _parquet_tables(tables())
+
+
+_ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
+PARQUET_BLOCK = 4 << 20  # bytes of CSV per record batch (about 20,000 annotations)
+
+
+def _csv_batches(
+    blocks: Iterator[Any], columns: list[str], *, block: int, types: dict[str, Any] | None = None
+) -> Iterator[Any]:
+    """Record batches of PostgreSQL's CSV (``COPY ... (FORMAT csv)``, no header) read by
+    pyarrow, in about ``block`` bytes each: columns as ``types`` says (text when not given),
+    a NULL (an unquoted empty cell) as null where the column may hold one, a quoted empty
+    cell as empty text."""
+    import pyarrow.csv as pa_csv
+
+    first = next(blocks, None)
+    if first is None:  # pyarrow's reader refuses an empty file
+        return
+    yield from pa_csv.open_csv(
+        _BlockFile(itertools.chain([first], blocks)),
+        read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False, block_size=block),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types or {},
+            null_values=[""],
+            strings_can_be_null=types is not None,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _text_bytes(column: Any) -> bytes:
+    """The texts of a pyarrow string array one after the other (its data buffer, as far as
+    its offsets reach)."""
+    import numpy as np
+
+    _validity, offsets_buffer, data = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[column.offset :]
+    return data[int(offsets[0]) : int(offsets[len(column)])].to_pybytes()
+
+
+def _mapped(column: Any, function: Callable[[Any], Any]) -> Any:
+    """``function`` of each value of a text column, called once per distinct value: the
+    column dictionary-encoded, the dictionary mapped, the result taken back by index. Where
+    ``function`` gives anything but text, the values as pyarrow infers them from Python's."""
+    import pyarrow as pa
+
+    encoded = column.dictionary_encode()
+    mapped = [function(text) for text in encoded.dictionary.to_pylist()]
+    if all(isinstance(value, str) for value in mapped):
+        return pa.array(mapped, pa.string()).take(encoded.indices)
+    indices = encoded.indices.to_pylist()
+    return pa.array([None if i is None else mapped[i] for i in indices])
+
+
+def _nulls_untyped(column: Any) -> Any:
+    """A column with no value at all as pyarrow infers it from Python's ``None``s (the null
+    type, which ``_parquet_tables`` writes as text), as the rows of every other shape give it."""
+    import pyarrow as pa
+
+    if column.null_count == len(column):
+        return pa.nulls(len(column))
+    return column
+
+
+class _BlockFile(io.RawIOBase):
+    """A read-only file of the byte blocks of an iterator (a ``COPY ... TO STDOUT``), for a
+    reader that wants a file (pyarrow's CSV reader)."""
+
+    def __init__(self, blocks: Iterable[Any]) -> None:
+        self.blocks = iter(blocks)
+        self.rest = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            if not self.rest:
+                block = next(self.blocks, None)
+                if block is None:
+                    break
+                self.rest = memoryview(block).cast("B")
+            n = min(len(view) - filled, len(self.rest))
+            view[filled : filled + n] = self.rest[:n]
+            self.rest = self.rest[n:]
+            filled += n
+        return filled
 
 
 class _JsonCells:
@@ -282,9 +390,10 @@ class ExportItem:
 
 def _item_chunks(
     project: Project, *, identities: bool, include_flagged: bool, sql: bool
-) -> tuple[Iterator[tuple[list[Any], list[Any]]], Callable[[Any], Any]]:
-    """Chunks of ``([(id, external_id, payload, is_gold, gold_value)], [(item_id, annotator
-    name, value)])`` and how to decode their JSON (PostgreSQL gives it as text)."""
+) -> tuple[Iterator[list[tuple[Any, ...]]], Callable[[Any], Any]]:
+    """Chunks of ``[(id, external_id, payload, is_gold, gold_value, [annotator name],
+    [value])]`` (labels in annotation id order) and how to decode their JSON (PostgreSQL gives
+    it as text)."""
     user_ids, names = _annotator_names(
         project, identities=identities, include_flagged=include_flagged
     )
@@ -295,13 +404,18 @@ def _item_chunks(
         return chunks, json.loads
     name_of = dict(zip(user_ids, names, strict=True))
 
-    def named() -> Iterator[tuple[list[Any], list[Any]]]:
+    def gathered() -> Iterator[list[tuple[Any, ...]]]:
         for items, labels in item_export_values(
             project_id=project.pk, user_ids=user_ids, chunk_size=CHUNK
         ):
-            yield items, [(item_id, name_of[user], value) for item_id, user, value in labels]
+            by_item: dict[int, tuple[list[str], list[Any]]] = defaultdict(lambda: ([], []))
+            for item_id, user, value in labels:
+                item_names, values = by_item[item_id]
+                item_names.append(name_of[user])
+                values.append(value)
+            yield [(*item, *by_item.get(item[0], ((), ()))) for item in items]
 
-    return named(), _decoded
+    return gathered(), _decoded
 
 
 def _decoded(value: Any) -> Any:
@@ -317,22 +431,20 @@ def item_records(
 ) -> Iterator[tuple[ExportItem, list[dict[str, Any]], ItemSummary]]:
     """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
 
-    Flagged annotators' labels are left out unless ``include_flagged``. Two queries per chunk
-    of ``CHUNK`` items (the items, then their labels), read without model instances.
+    Flagged annotators' labels are left out unless ``include_flagged``. One query per chunk
+    of ``CHUNK`` items on PostgreSQL (each item with its labels), read without model instances.
     """
     plugin = get_task_type(project.task_type)
     chunks, loads = _item_chunks(
         project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
     )
     summaries = _Summaries(plugin, config=project.config)
-    # A project's label values repeat (votes): each text decoded once (payloads do not repeat).
+    # A project's label values repeat (votes): each text decoded once (payloads do not repeat),
+    # and the summary found by the item's texts before any is decoded.
     label_loads = _Bounded(json.loads) if loads is json.loads else loads
-    for items, labels in chunks:
-        by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for item_id, name, value in labels:
-            by_item[item_id].append({"annotator": name, "value": label_loads(value)})
-        for pk, external_id, payload, is_gold, gold_value in items:
-            item_labels = by_item.get(pk, [])
+    for chunk in chunks:
+        for pk, external_id, payload, is_gold, gold_value, names, texts in chunk:
+            values = [label_loads(text) for text in texts]
             item = ExportItem(
                 pk=pk,
                 external_id=external_id,
@@ -340,8 +452,12 @@ def item_records(
                 is_gold=is_gold,
                 gold_value=None if gold_value is None else loads(gold_value),
             )
-            values = [label["value"] for label in item_labels]
-            yield item, item_labels, summaries(values)
+            labels = [
+                {"annotator": name, "value": value}
+                for name, value in zip(names, values, strict=True)
+            ]
+            summary = summaries(values, texts=tuple(texts) if loads is json.loads else None)
+            yield item, labels, summary
 
 
 class _Bounded:
@@ -377,11 +493,22 @@ class _Summaries:
         self.config = config
         self.key_of: Callable[[Any], Any] | None = plugin.summary_key()
         self.cache: dict[tuple[Any, ...], ItemSummary] = {}
+        self.by_texts: dict[tuple[str, ...], ItemSummary] = {}
 
-    def __call__(self, values: list[Any]) -> ItemSummary:
+    def __call__(self, values: list[Any], *, texts: tuple[str, ...] | None = None) -> ItemSummary:
+        """The summary of ``values``; ``texts``, their JSON texts when known, find it without
+        computing their keys when the same texts came before."""
         key_of = self.key_of
         if key_of is None:
             return self.summarize(values, config=self.config)
+        if texts is not None:
+            found = self.by_texts.get(texts)
+            if found is None:
+                found = self(values)
+                if len(self.by_texts) >= _Bounded.LIMIT:
+                    self.by_texts.clear()
+                self.by_texts[texts] = found
+            return found
         key = tuple([key_of(value) for value in values])
         try:
             found = self.cache.get(key)
@@ -485,9 +612,12 @@ def export_rows(
 # --- formats
 
 
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 def _flat(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return _SORTED_JSON(value)
     return value
 
 
@@ -511,21 +641,68 @@ def jsonl_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def csv_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """A header of the first row's keys, then each row's cells (nested values as JSON with
+    sorted keys, formula-safe), exactly as ``csv.DictWriter`` writes them."""
+
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer: csv.DictWriter[str] | None = None
+        dict_writer: csv.DictWriter[str] | None = None
+        fields: list[str] = []
+        keys: Any = None
+        lines: list[str] = []
+        size = 0
         for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="raise")
-                writer.writeheader()
-            writer.writerow({key: csv_safe(_flat(value)) for key, value in row.items()})
-            if out.tell() >= FLUSH_BYTES:
-                yield out.getvalue()
+            if dict_writer is None:
+                fields = list(row)
+                keys = row.keys()
+                dict_writer = csv.DictWriter(out, fieldnames=fields, extrasaction="raise")
+                dict_writer.writeheader()
+                lines.append(out.getvalue())
+            if len(fields) > 1 and row.keys() == keys:
+                # The usual row: its cells in the header's order, quoted as the csv module
+                # quotes them (QUOTE_MINIMAL), joined here (several times faster for long text).
+                line = ",".join([_csv_text(row[key]) for key in fields]) + "\r\n"
+            else:  # missing or extra keys, or one column: DictWriter itself
                 out.seek(0)
                 out.truncate()
-        yield out.getvalue()
+                dict_writer.writerow({key: _csv_cell(value) for key, value in row.items()})
+                line = out.getvalue()
+            lines.append(line)
+            size += len(line)
+            if size >= FLUSH_BYTES:
+                yield "".join(lines)
+                lines = []
+                size = 0
+        yield "".join(lines)
 
     return _buffered(lines())
+
+
+def _csv_cell(value: Any) -> Any:
+    """``csv_safe(_flat(value))``, the common cases first."""
+    if isinstance(value, str):
+        return csv_safe(value) if value[:1] in _FORMULA_FIRST else value
+    if isinstance(value, dict | list):
+        return csv_safe(_SORTED_JSON(value))
+    return value
+
+
+def _csv_text(value: Any) -> str:
+    """``_csv_cell(value)`` as the csv module writes a cell of a row of several (``""`` for
+    None, ``str`` of a number, quoted where it holds a comma, a quote, CR or LF)."""
+    value = _csv_cell(value)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return '"' + value + '"'
+    return value
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 class _Drain(io.RawIOBase):
@@ -551,15 +728,21 @@ def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
 
+    def table(batch: list[dict[str, Any]]) -> Any:
+        # As ``pa.Table.from_pylist`` of the flattened rows: the first row's keys, a missing
+        # key as None, each column's type inferred from its values.
+        names = list(batch[0])
+        return pa.table({name: pa.array([_flat(row.get(name)) for row in batch]) for name in names})
+
     def tables() -> Iterator[Any]:
         batch: list[dict[str, Any]] = []
         for row in rows:
-            batch.append({key: _flat(value) for key, value in row.items()})
+            batch.append(row)
             if len(batch) >= batch_rows:
-                yield pa.Table.from_pylist(batch)
-                batch.clear()
+                yield table(batch)
+                batch = []
         if batch:
-            yield pa.Table.from_pylist(batch)
+            yield table(batch)
 
     return _parquet_tables(tables())
 

@@ -446,9 +446,10 @@ def annotation_export_lines(
     *, project_id: int, user_ids: list[int], names: list[str], fmt: str
 ) -> Iterator[Any]:
     """The annotations of a project by the users ``user_ids`` (named ``names``), in id order,
-    streamed by ``COPY ... TO STDOUT``: for ``jsonl`` each row's JSON line (bytes, as
-    ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict); for ``csv`` each row as
-    (cells before ``value``, ``value`` and ``shown_order`` as ``jsonb::text``, cells after)."""
+    streamed by ``COPY ... TO STDOUT`` as data blocks: for ``jsonl`` each row's JSON line (as
+    ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict); for ``csv`` PostgreSQL's CSV
+    of four text columns: the cells before ``value``, ``value`` and ``shown_order`` as
+    ``jsonb::text``, the cells after with the line's end (``\r\n``)."""
     if fmt == "jsonl":
         line = (
             "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
@@ -470,19 +471,30 @@ def annotation_export_lines(
             f"a.id || ',' || {external_id} || ',' || a.item_id || ',' || {name},"
             " a.value::text, a.shown_order::text,"
             " coalesce(a.time_spent_ms::text, '') || ',' || a.version || ','"
-            f" || {_utc_iso('a.created_at')} || ',' || {_utc_iso('a.updated_at')}"
+            f" || {_utc_iso('a.created_at')} || ',' || {_utc_iso('a.updated_at')} || E'\\r\\n'"
         )
-        options = "FORMAT text"
+        options = "FORMAT csv"
     query = f"COPY (SELECT {columns} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
     params = {"project_id": project_id, "user_ids": user_ids, "names": names}
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        with raw.copy(query, params) as copy:
-            if fmt == "jsonl":
-                for data in copy:
-                    yield bytes(data)
-            else:
-                yield from copy.rows()
+    with connection.cursor() as cursor, cursor.cursor.copy(query, params) as copy:
+        yield from copy
+
+
+def annotation_export_csv(
+    *, project_id: int, user_ids: list[int], names: list[str]
+) -> Iterator[Any]:
+    """The same annotations as ``annotation_export_lines``, as PostgreSQL's CSV (no header; a
+    NULL is an unquoted empty cell, an empty text a quoted one), ``ANNOTATION_EXPORT_COLUMNS``
+    in order with ``value`` and ``shown_order`` as ``jsonb::text`` and the times as ISO text:
+    the data blocks of ``COPY ... TO STDOUT``, for a columnar reader (pyarrow)."""
+    query = (
+        "COPY (SELECT a.id, i.external_id, a.item_id, n.name, a.value::text, a.shown_order::text,"
+        f" a.time_spent_ms, a.version, {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"
+        f" {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT (FORMAT csv)"
+    )
+    params = {"project_id": project_id, "user_ids": user_ids, "names": names}
+    with connection.cursor() as cursor, cursor.cursor.copy(query, params) as copy:
+        yield from copy
 
 
 def annotation_export_batches(
@@ -511,41 +523,33 @@ def annotation_export_batches(
 
 def item_export_chunks(
     *, project_id: int, user_ids: list[int], names: list[str], chunk_size: int
-) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]]:
-    """A project's items in id order, ``chunk_size`` at a time, each chunk with its labels by the
-    users ``user_ids`` (named ``names``): ``([(id, external_id, payload, is_gold, gold_value)],
-    [(item_id, name, value)])``, the JSON as text, labels by item then annotation id."""
-    items_query = (
-        "SELECT id, external_id, payload::text, is_gold, gold_value::text FROM annotate_item"
-        " WHERE project_id = %(project_id)s AND id > %(after)s ORDER BY id LIMIT %(limit)s"
+) -> Iterator[list[tuple[Any, ...]]]:
+    """A project's items in id order, ``chunk_size`` at a time, each with its labels by the
+    users ``user_ids`` (named ``names``) gathered by PostgreSQL: ``[(id, external_id, payload,
+    is_gold, gold_value, [annotator name], [value])]``, the JSON as text, the labels in
+    annotation id order (empty lists for an item without labels). One query per chunk."""
+    query = (
+        "SELECT i.id, i.external_id, i.payload::text, i.is_gold, i.gold_value::text,"
+        " coalesce(l.names, '{}'), coalesce(l.values, '{}')"
+        " FROM annotate_item i LEFT JOIN LATERAL ("
+        "  SELECT array_agg(n.name ORDER BY a.id) AS names,"
+        "   array_agg(a.value::text ORDER BY a.id) AS values"
+        "  FROM annotate_annotation a"
+        "  JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)"
+        "   ON n.user_id = a.annotator_id"
+        "  WHERE a.item_id = i.id AND a.project_id = %(project_id)s"
+        " ) l ON true"
+        " WHERE i.project_id = %(project_id)s AND i.id > %(after)s ORDER BY i.id LIMIT %(limit)s"
     )
-    labels_query = (
-        "SELECT a.item_id, n.name, a.value::text FROM annotate_annotation a"
-        " JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)"
-        " ON n.user_id = a.annotator_id"
-        " WHERE a.project_id = %(project_id)s AND a.item_id = ANY(%(item_ids)s::bigint[])"
-        " ORDER BY a.item_id, a.id"
-    )
+    params: dict[str, Any] = {"project_id": project_id, "user_ids": user_ids, "names": names}
     after = 0
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(
-                items_query, {"project_id": project_id, "after": after, "limit": chunk_size}
-            )
+            cursor.execute(query, {**params, "after": after, "limit": chunk_size})
             items = cursor.fetchall()
-            if not items:
-                return
-            cursor.execute(
-                labels_query,
-                {
-                    "project_id": project_id,
-                    "user_ids": user_ids,
-                    "names": names,
-                    "item_ids": [row[0] for row in items],
-                },
-            )
-            labels = cursor.fetchall()
-        yield items, labels
+        if not items:
+            return
+        yield items
         after = items[-1][0]
 
 
