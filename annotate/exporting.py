@@ -166,61 +166,67 @@ class AnnotationRows:
     def encoded(self, fmt: str, *, progress: Callable[[int], Any]) -> Iterator[bytes]:
         """The shape in ``fmt``; ``progress(n)`` after every ``n`` rows."""
         user_ids, names = self._names()
-        if fmt == "parquet":
-            return self._parquet(user_ids, names, progress=progress)
-        blocks = annotation_export_lines(
-            project_id=self.project.pk, user_ids=user_ids, names=names, fmt=fmt
-        )
+        where = {"project_id": self.project.pk, "user_ids": user_ids, "names": names}
+        if fmt == "jsonl":
+            return _regrouped(annotation_export_lines(**where), progress=progress)
         if fmt == "csv":
-            return self._csv(blocks, progress=progress)
-        return _regrouped(blocks, progress=progress)
+            return self._csv(annotation_export_csv(**where), progress=progress)
+        return self._parquet(annotation_export_csv(**where), progress=progress)
 
     def _csv(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
-        # PostgreSQL writes the scalar cells (formula-safe and quoted); the JSON cells get their
-        # keys sorted here, as in every CSV of the platform, once per distinct text of a batch;
-        # pyarrow joins the cells of each line.
+        # PostgreSQL's CSV read by pyarrow: no Python object per row or cell. The text cells
+        # are made formula-safe and quoted, the JSON ones get their keys sorted (as in every CSV
+        # of the platform), once per distinct text of a batch; pyarrow joins each line's cells.
         import pyarrow.compute as pc
 
         yield (",".join(self.columns) + "\r\n").encode()
-        cell = _JsonCells(csv=True)
-        for batch in _csv_batches(blocks, ["before", "value", "shown", "after"], block=FLUSH_BYTES):
-            joined = pc.binary_join_element_wise(
-                batch.column(0),
-                _mapped(batch.column(1), cell),
-                _mapped(batch.column(2), cell),
-                batch.column(3),
-                ",",
+        json_cell = _JsonCells(csv=True)
+        for batch in _csv_batches(blocks, list(self.columns), block=FLUSH_BYTES):
+            cells = []
+            for name in self.columns:
+                column = batch.column(name)
+                if name in _ANNOTATION_TEXTS:
+                    column = _mapped(column, _csv_text_of_json)
+                elif name in _ANNOTATION_JSON:
+                    column = _mapped(column, json_cell)
+                cells.append(column)
+            lines = pc.binary_join_element_wise(
+                pc.binary_join_element_wise(*cells, ","), "", "\r\n"
             )
-            yield _text_bytes(joined)
+            yield _text_bytes(lines)
             progress(batch.num_rows)
 
-    def _parquet(
-        self, user_ids: list[int], names: list[str], *, progress: Callable[[int], Any]
-    ) -> Iterator[bytes]:
-        # PostgreSQL's CSV read by pyarrow's CSV reader: no Python object per row or cell; the
-        # JSON cells are converted once per distinct text of a batch (dictionary-encoded).
+    def _parquet(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
+        # As ``_csv``; the JSON cells flattened as ``parquet_bytes`` flattens them.
         import pyarrow as pa
 
         types = dict.fromkeys(self.columns, pa.string())
         types.update(dict.fromkeys(_ANNOTATION_INTEGERS, pa.int64()))
-        blocks = annotation_export_csv(project_id=self.project.pk, user_ids=user_ids, names=names)
         reader = _csv_batches(blocks, list(self.columns), types=types, block=PARQUET_BLOCK)
         flat = _JsonCells(csv=False)
 
         def tables() -> Iterator[Any]:
             for batch in reader:
-                if not batch.num_rows:
-                    continue
                 columns = {}
                 for name in self.columns:
                     column = batch.column(name)
-                    if name in ("value", "shown_order"):
+                    if name in _ANNOTATION_TEXTS:
+                        column = _mapped(column, json.loads)
+                    elif name in _ANNOTATION_JSON:
                         column = _mapped(column, flat)
                     columns[name] = _nulls_untyped(column)
                 yield pa.table(columns)
                 progress(batch.num_rows)
 
         return _parquet_tables(tables())
+
+
+_ANNOTATION_TEXTS = ("external_id", "annotator")  # JSON strings from PostgreSQL
+_ANNOTATION_JSON = ("value", "shown_order")
+
+
+def _csv_text_of_json(text: str) -> str:
+    return _csv_text(json.loads(text))
 
 
 _ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
@@ -230,10 +236,11 @@ PARQUET_BLOCK = 4 << 20  # bytes of CSV per record batch (about 20,000 annotatio
 def _csv_batches(
     blocks: Iterator[Any], columns: list[str], *, block: int, types: dict[str, Any] | None = None
 ) -> Iterator[Any]:
-    """Record batches of PostgreSQL's CSV (``COPY ... (FORMAT csv)``, no header) read by
-    pyarrow, in about ``block`` bytes each: columns as ``types`` says (text when not given),
-    a NULL (an unquoted empty cell) as null where the column may hold one, a quoted empty
-    cell as empty text."""
+    """Record batches of PostgreSQL's CSV (``COPY ... (FORMAT csv)``, no header, no line break
+    inside a cell) read by pyarrow, in about ``block`` bytes each: columns as ``types`` says
+    (text when not given, a NULL then empty text), a NULL (an unquoted empty cell) as null
+    where the column may hold one, a quoted empty cell as empty text."""
+    import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     first = next(blocks, None)
@@ -242,9 +249,9 @@ def _csv_batches(
     yield from pa_csv.open_csv(
         _BlockFile(itertools.chain([first], blocks)),
         read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False, block_size=block),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=False),
         convert_options=pa_csv.ConvertOptions(
-            column_types=types or {},
+            column_types=types or dict.fromkeys(columns, pa.string()),
             null_values=[""],
             strings_can_be_null=types is not None,
             quoted_strings_can_be_null=False,

@@ -423,16 +423,6 @@ def _utc_iso(column: str) -> str:
     )
 
 
-# ``core.spreadsheet.csv_safe`` in SQL (the number pattern in ASCII digits), then quoted as the
-# csv module quotes a cell (QUOTE_MINIMAL: a comma, a quote, CR or LF).
-_CSV_SAFE = (
-    "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') AND {x} !~ "
-    "'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$' THEN '''' || {x} ELSE {x} END"
-)
-_CSV_QUOTED = (
-    "CASE WHEN {x} ~ '[,\"\\r\\n]' THEN '\"' || replace({x}, '\"', '\"\"') || '\"' ELSE {x} END"
-)
-
 _ANNOTATION_EXPORT_FROM = """
     FROM annotate_annotation a
     JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)
@@ -443,38 +433,24 @@ _ANNOTATION_EXPORT_FROM = """
 
 
 def annotation_export_lines(
-    *, project_id: int, user_ids: list[int], names: list[str], fmt: str
+    *, project_id: int, user_ids: list[int], names: list[str]
 ) -> Iterator[Any]:
     """The annotations of a project by the users ``user_ids`` (named ``names``), in id order,
-    streamed by ``COPY ... TO STDOUT`` as data blocks: for ``jsonl`` each row's JSON line (as
-    ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict); for ``csv`` PostgreSQL's CSV
-    of four text columns: the cells before ``value``, ``value`` and ``shown_order`` as
-    ``jsonb::text``, the cells after with the line's end (``\r\n``)."""
-    if fmt == "jsonl":
-        line = (
-            "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
-            " || ', \"item_id\": ' || a.item_id || ', \"annotator\": ' || to_json(n.name)"
-            " || ', \"value\": ' || a.value::text || ', \"shown_order\": ' || a.shown_order::text"
-            " || ', \"time_spent_ms\": ' || coalesce(a.time_spent_ms::text, 'null')"
-            " || ', \"version\": ' || a.version"
-            f' || \', "created_at": "\' || {_utc_iso("a.created_at")}'
-            f' || \'", "updated_at": "\' || {_utc_iso("a.updated_at")} || \'"}}\''
-        )
-        # CSV with a quote and a delimiter that JSON text never holds raw (it escapes every
-        # control character): each line comes out exactly as built, one COPY row each.
-        options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
-        columns = line
-    else:
-        external_id = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='i.external_id')})")
-        name = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='n.name')})")
-        columns = (
-            f"a.id || ',' || {external_id} || ',' || a.item_id || ',' || {name},"
-            " a.value::text, a.shown_order::text,"
-            " coalesce(a.time_spent_ms::text, '') || ',' || a.version || ','"
-            f" || {_utc_iso('a.created_at')} || ',' || {_utc_iso('a.updated_at')} || E'\\r\\n'"
-        )
-        options = "FORMAT csv"
-    query = f"COPY (SELECT {columns} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
+    each row's JSON line (as ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict),
+    streamed by ``COPY ... TO STDOUT`` as data blocks."""
+    line = (
+        "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
+        " || ', \"item_id\": ' || a.item_id || ', \"annotator\": ' || to_json(n.name)"
+        " || ', \"value\": ' || a.value::text || ', \"shown_order\": ' || a.shown_order::text"
+        " || ', \"time_spent_ms\": ' || coalesce(a.time_spent_ms::text, 'null')"
+        " || ', \"version\": ' || a.version"
+        f' || \', "created_at": "\' || {_utc_iso("a.created_at")}'
+        f' || \'", "updated_at": "\' || {_utc_iso("a.updated_at")} || \'"}}\''
+    )
+    # CSV with a quote and a delimiter that JSON text never holds raw (it escapes every
+    # control character): each line comes out exactly as built, one COPY row each.
+    options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
+    query = f"COPY (SELECT {line} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
     params = {"project_id": project_id, "user_ids": user_ids, "names": names}
     with connection.cursor() as cursor, cursor.cursor.copy(query, params) as copy:
         yield from copy
@@ -483,13 +459,15 @@ def annotation_export_lines(
 def annotation_export_csv(
     *, project_id: int, user_ids: list[int], names: list[str]
 ) -> Iterator[Any]:
-    """The same annotations as ``annotation_export_lines``, as PostgreSQL's CSV (no header; a
-    NULL is an unquoted empty cell, an empty text a quoted one), ``ANNOTATION_EXPORT_COLUMNS``
-    in order with ``value`` and ``shown_order`` as ``jsonb::text`` and the times as ISO text:
-    the data blocks of ``COPY ... TO STDOUT``, for a columnar reader (pyarrow)."""
+    """The same annotations as ``annotation_export_lines`` as PostgreSQL's CSV (no header; a
+    NULL is an unquoted empty cell), ``ANNOTATION_EXPORT_COLUMNS`` in order: ``external_id``
+    and ``annotator`` as JSON strings, ``value`` and ``shown_order`` as ``jsonb::text``, the
+    times as ISO text; so no cell holds a raw line break (pyarrow's streaming CSV reader can
+    lose one at a block's end). The data blocks of ``COPY ... TO STDOUT``."""
     query = (
-        "COPY (SELECT a.id, i.external_id, a.item_id, n.name, a.value::text, a.shown_order::text,"
-        f" a.time_spent_ms, a.version, {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"
+        "COPY (SELECT a.id, to_json(i.external_id)::text, a.item_id, to_json(n.name)::text,"
+        " a.value::text, a.shown_order::text, a.time_spent_ms, a.version,"
+        f" {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"
         f" {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT (FORMAT csv)"
     )
     params = {"project_id": project_id, "user_ids": user_ids, "names": names}
