@@ -3,10 +3,12 @@
 Rows are read in primary-key chunks, so memory holds one chunk whatever the project's size.
 Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for identities.
 
-On PostgreSQL the database builds much of each row (the annotations shape entirely, written by
-``COPY ... TO STDOUT``); on other databases (SQLite, the demo's default) the same rows and bytes are
-built in Python. ``sql=False`` asks for the Python path on PostgreSQL too (the pin test checks
-both against the same expectation).
+On PostgreSQL the database builds much of each row: the annotations shape's JSON lines entirely
+(``COPY ... TO STDOUT``), its CSV and Parquet from PostgreSQL's CSV read by pyarrow in record
+batches (no Python object per row; JSON cells converted once per distinct text), the items with
+their labels gathered per item; on other databases (SQLite, the demo's default) the same rows
+and bytes are built in Python. ``sql=False`` asks for the Python path on PostgreSQL too (the pin
+test checks both against the same expectation).
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ def _annotator_names(
 
 class AnnotationRows:
     """The ``annotations`` shape: iterable as row dicts like every shape, and written by
-    ``export_bytes`` straight from PostgreSQL (``COPY ... TO STDOUT`` for JSON Lines and CSV, one
-    columnar fetch per Parquet row group) instead of through Python dicts."""
+    ``export_bytes`` straight from PostgreSQL's ``COPY ... TO STDOUT`` (JSON lines as built
+    there; CSV and Parquet through pyarrow record batches) instead of through Python dicts."""
 
     columns = ANNOTATION_EXPORT_COLUMNS
 
@@ -350,14 +352,10 @@ class _JsonCells:
         return out.getvalue()[: -len(",\r\n")]
 
 
-def _regrouped(
-    lines: Iterable[bytes], *, progress: Callable[[int], Any], header: bytes = b""
-) -> Iterator[bytes]:
-    """``header``, then rows' lines, gathered into chunks of about ``FLUSH_BYTES``."""
+def _regrouped(lines: Iterable[bytes], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
+    """Rows' lines gathered into chunks of about ``FLUSH_BYTES``."""
     buffer: list[bytes] = []
     size = 0
-    if header:
-        yield header
     for line in lines:
         buffer.append(line)
         size += len(line)
