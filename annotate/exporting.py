@@ -232,7 +232,7 @@ def _csv_text_of_json(text: str) -> str:
 
 
 _ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
-PARQUET_BLOCK = 4 << 20  # bytes of CSV per record batch (about 20,000 annotations)
+PARQUET_BLOCK = 2 << 20  # bytes of CSV per record batch and row group (about 9,000 annotations)
 
 
 def _csv_batches(
