@@ -19,6 +19,7 @@ import hmac
 import io
 import itertools
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -168,43 +169,35 @@ class AnnotationRows:
     def encoded(self, fmt: str, *, progress: Callable[[int], Any]) -> Iterator[bytes]:
         """The shape in ``fmt``; ``progress(n)`` after every ``n`` rows."""
         user_ids, names = self._names()
-        where = {"project_id": self.project.pk, "user_ids": user_ids, "names": names}
-        if fmt == "jsonl":
-            return _regrouped(annotation_export_lines(**where), progress=progress)
-        if fmt == "csv":
-            return self._csv(annotation_export_csv(**where), progress=progress)
-        return self._parquet(annotation_export_csv(**where), progress=progress)
-
-    def _csv(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
-        # PostgreSQL's CSV read by pyarrow: no Python object per row or cell. The text cells
-        # are made formula-safe and quoted, the JSON ones get their keys sorted (as in every CSV
-        # of the platform), once per distinct text of a batch; pyarrow joins each line's cells.
-        import pyarrow.compute as pc
-
-        yield (",".join(self.columns) + "\r\n").encode()
-        json_cell = _JsonCells(csv=True)
-        for batch in _csv_batches(blocks, list(self.columns), block=FLUSH_BYTES):
-            cells = []
-            for name in self.columns:
-                column = batch.column(name)
-                if name in _ANNOTATION_TEXTS:
-                    column = _mapped(column, _csv_text_of_json)
-                elif name in _ANNOTATION_JSON:
-                    column = _mapped(column, json_cell)
-                cells.append(column)
-            lines = pc.binary_join_element_wise(
-                pc.binary_join_element_wise(*cells, ","), "", "\r\n"
+        if fmt == "parquet":
+            blocks = annotation_export_csv(
+                project_id=self.project.pk, user_ids=user_ids, names=names
             )
-            yield _text_bytes(lines)
-            progress(batch.num_rows)
+            return self._parquet(blocks, progress=progress)
+        lines = annotation_export_lines(
+            project_id=self.project.pk, user_ids=user_ids, names=names, fmt=fmt
+        )
+        if fmt == "csv":
+            header = (",".join(self.columns) + "\r\n").encode()
+            return _regrouped(self._csv_lines(lines), progress=progress, header=header)
+        return _regrouped(lines, progress=progress)
+
+    def _csv_lines(self, parts: Iterator[Any]) -> Iterator[bytes]:
+        # PostgreSQL writes the scalar cells (formula-safe and quoted); the JSON cells get their
+        # keys sorted here, as in every CSV of the platform.
+        cell = _JsonCells(csv=True)
+        for before, value, shown, after in parts:
+            yield f"{before},{cell(value)},{cell(shown)},{after}\r\n".encode()
 
     def _parquet(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
-        # As ``_csv``; the JSON cells flattened as ``parquet_bytes`` flattens them.
+        # PostgreSQL's CSV read by pyarrow: no Python object per row or cell. The texts come
+        # as JSON strings (no raw line break in any cell), decoded, and the JSON cells flattened
+        # as ``parquet_bytes`` flattens them, once per distinct text of a batch.
         import pyarrow as pa
 
         types = dict.fromkeys(self.columns, pa.string())
         types.update(dict.fromkeys(_ANNOTATION_INTEGERS, pa.int64()))
-        reader = _csv_batches(blocks, list(self.columns), types=types, block=PARQUET_BLOCK)
+        reader = _csv_batches(blocks, types, block=PARQUET_BLOCK)
         flat = _JsonCells(csv=False)
 
         def tables() -> Iterator[Any]:
@@ -227,22 +220,15 @@ _ANNOTATION_TEXTS = ("external_id", "annotator")  # JSON strings from PostgreSQL
 _ANNOTATION_JSON = ("value", "shown_order")
 
 
-def _csv_text_of_json(text: str) -> str:
-    return _csv_text(json.loads(text))
-
-
 _ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
 PARQUET_BLOCK = 2 << 20  # bytes of CSV per record batch and row group (about 9,000 annotations)
 
 
-def _csv_batches(
-    blocks: Iterator[Any], columns: list[str], *, block: int, types: dict[str, Any] | None = None
-) -> Iterator[Any]:
+def _csv_batches(blocks: Iterator[Any], types: dict[str, Any], *, block: int) -> Iterator[Any]:
     """Record batches of PostgreSQL's CSV (``COPY ... (FORMAT csv)``, no header, no line break
-    inside a cell) read by pyarrow, in about ``block`` bytes each: columns as ``types`` says
-    (text when not given, a NULL then empty text), a NULL (an unquoted empty cell) as null
-    where the column may hold one, a quoted empty cell as empty text."""
-    import pyarrow as pa
+    inside a cell) read by pyarrow, in about ``block`` bytes each: the columns ``types`` names,
+    in order and of those types, a NULL (an unquoted empty cell) as null, a quoted empty cell
+    as empty text."""
     import pyarrow.csv as pa_csv
 
     first = next(blocks, None)
@@ -250,25 +236,17 @@ def _csv_batches(
         return
     yield from pa_csv.open_csv(
         _BlockFile(itertools.chain([first], blocks)),
-        read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False, block_size=block),
+        read_options=pa_csv.ReadOptions(
+            column_names=list(types), use_threads=False, block_size=block
+        ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=False),
         convert_options=pa_csv.ConvertOptions(
-            column_types=types or dict.fromkeys(columns, pa.string()),
+            column_types=types,
             null_values=[""],
-            strings_can_be_null=types is not None,
+            strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
     )
-
-
-def _text_bytes(column: Any) -> bytes:
-    """The texts of a pyarrow string array one after the other (its data buffer, as far as
-    its offsets reach)."""
-    import numpy as np
-
-    _validity, offsets_buffer, data = column.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[column.offset :]
-    return data[int(offsets[0]) : int(offsets[len(column)])].to_pybytes()
 
 
 def _mapped(column: Any, function: Callable[[Any], Any]) -> Any:
@@ -296,30 +274,36 @@ def _nulls_untyped(column: Any) -> Any:
 
 
 class _BlockFile(io.RawIOBase):
-    """A read-only file of the byte blocks of an iterator (a ``COPY ... TO STDOUT``), for a
-    reader that wants a file (pyarrow's CSV reader)."""
+    """A read-only file of the byte blocks of an iterator (a ``COPY ... TO STDOUT``, a block a
+    row), for a reader that wants a file (pyarrow's CSV reader): each read joins whole blocks,
+    so that a row costs an append, not a copy of its own."""
 
     def __init__(self, blocks: Iterable[Any]) -> None:
         self.blocks = iter(blocks)
-        self.rest = memoryview(b"")
+        self.rest = b""
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        filled = 0
-        while filled < len(view):
-            if not self.rest:
-                block = next(self.blocks, None)
-                if block is None:
+    def read(self, size: int | None = -1) -> bytes:
+        parts = [self.rest]
+        have = len(self.rest)
+        if size is None or size < 0:
+            size = sys.maxsize
+        if have < size:
+            for block in self.blocks:
+                parts.append(block)
+                have += len(block)
+                if have >= size:
                     break
-                self.rest = memoryview(block).cast("B")
-            n = min(len(view) - filled, len(self.rest))
-            view[filled : filled + n] = self.rest[:n]
-            self.rest = self.rest[n:]
-            filled += n
-        return filled
+        data = b"".join(parts)
+        self.rest = data[size:]
+        return data[:size]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
 
 class _JsonCells:
@@ -352,10 +336,14 @@ class _JsonCells:
         return out.getvalue()[: -len(",\r\n")]
 
 
-def _regrouped(lines: Iterable[bytes], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
-    """Rows' lines gathered into chunks of about ``FLUSH_BYTES``."""
+def _regrouped(
+    lines: Iterable[bytes], *, progress: Callable[[int], Any], header: bytes = b""
+) -> Iterator[bytes]:
+    """``header``, then rows' lines, gathered into chunks of about ``FLUSH_BYTES``."""
     buffer: list[bytes] = []
     size = 0
+    if header:
+        yield header
     for line in lines:
         buffer.append(line)
         size += len(line)

@@ -423,6 +423,16 @@ def _utc_iso(column: str) -> str:
     )
 
 
+# ``core.spreadsheet.csv_safe`` in SQL (the number pattern in ASCII digits), then quoted as the
+# csv module quotes a cell (QUOTE_MINIMAL: a comma, a quote, CR or LF).
+_CSV_SAFE = (
+    "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') AND {x} !~ "
+    "'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$' THEN '''' || {x} ELSE {x} END"
+)
+_CSV_QUOTED = (
+    "CASE WHEN {x} ~ '[,\"\\r\\n]' THEN '\"' || replace({x}, '\"', '\"\"') || '\"' ELSE {x} END"
+)
+
 _ANNOTATION_EXPORT_FROM = """
     FROM annotate_annotation a
     JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)
@@ -433,27 +443,46 @@ _ANNOTATION_EXPORT_FROM = """
 
 
 def annotation_export_lines(
-    *, project_id: int, user_ids: list[int], names: list[str]
+    *, project_id: int, user_ids: list[int], names: list[str], fmt: str
 ) -> Iterator[Any]:
     """The annotations of a project by the users ``user_ids`` (named ``names``), in id order,
-    each row's JSON line (as ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict),
-    streamed by ``COPY ... TO STDOUT`` as data blocks."""
-    line = (
-        "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
-        " || ', \"item_id\": ' || a.item_id || ', \"annotator\": ' || to_json(n.name)"
-        " || ', \"value\": ' || a.value::text || ', \"shown_order\": ' || a.shown_order::text"
-        " || ', \"time_spent_ms\": ' || coalesce(a.time_spent_ms::text, 'null')"
-        " || ', \"version\": ' || a.version"
-        f' || \', "created_at": "\' || {_utc_iso("a.created_at")}'
-        f' || \'", "updated_at": "\' || {_utc_iso("a.updated_at")} || \'"}}\''
-    )
-    # CSV with a quote and a delimiter that JSON text never holds raw (it escapes every
-    # control character): each line comes out exactly as built, one COPY row each.
-    options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
-    query = f"COPY (SELECT {line} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
+    streamed by ``COPY ... TO STDOUT``: for ``jsonl`` each row's JSON line (bytes, as
+    ``json.JSONEncoder(ensure_ascii=False)`` writes the row dict); for ``csv`` each row as
+    (cells before ``value``, ``value`` and ``shown_order`` as ``jsonb::text``, cells after)."""
+    if fmt == "jsonl":
+        line = (
+            "'{\"annotation_id\": ' || a.id || ', \"external_id\": ' || to_json(i.external_id)"
+            " || ', \"item_id\": ' || a.item_id || ', \"annotator\": ' || to_json(n.name)"
+            " || ', \"value\": ' || a.value::text || ', \"shown_order\": ' || a.shown_order::text"
+            " || ', \"time_spent_ms\": ' || coalesce(a.time_spent_ms::text, 'null')"
+            " || ', \"version\": ' || a.version"
+            f' || \', "created_at": "\' || {_utc_iso("a.created_at")}'
+            f' || \'", "updated_at": "\' || {_utc_iso("a.updated_at")} || \'"}}\''
+        )
+        # CSV with a quote and a delimiter that JSON text never holds raw (it escapes every
+        # control character): each line comes out exactly as built, one COPY row each.
+        options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
+        columns = line
+    else:
+        external_id = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='i.external_id')})")
+        name = _CSV_QUOTED.format(x=f"({_CSV_SAFE.format(x='n.name')})")
+        columns = (
+            f"a.id || ',' || {external_id} || ',' || a.item_id || ',' || {name},"
+            " a.value::text, a.shown_order::text,"
+            " coalesce(a.time_spent_ms::text, '') || ',' || a.version || ','"
+            f" || {_utc_iso('a.created_at')} || ',' || {_utc_iso('a.updated_at')}"
+        )
+        options = "FORMAT text"
+    query = f"COPY (SELECT {columns} {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT ({options})"
     params = {"project_id": project_id, "user_ids": user_ids, "names": names}
-    with connection.cursor() as cursor, cursor.cursor.copy(query, params) as copy:
-        yield from copy
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(query, params) as copy:
+            if fmt == "jsonl":
+                for data in copy:
+                    yield bytes(data)
+            else:
+                yield from copy.rows()
 
 
 def annotation_export_csv(
