@@ -200,7 +200,7 @@ class AnnotationRows:
         reader = _csv_batches(blocks, types, block=PARQUET_BLOCK)
         flat = _JsonCells(csv=False)
 
-        def tables() -> Iterator[Any]:
+        def pieces() -> Iterator[Any]:
             for batch in reader:
                 columns = {}
                 for name in self.columns:
@@ -211,7 +211,22 @@ class AnnotationRows:
                         column = _mapped(column, flat)
                     columns[name] = _nulls_untyped(column)
                 yield pa.table(columns)
-                progress(batch.num_rows)
+
+        def tables() -> Iterator[Any]:
+            # Row groups of ``PARQUET_ROWS`` rows, as ``parquet_bytes`` writes them, from small
+            # CSV blocks (the reader's memory follows its block size).
+            gathered: list[Any] = []
+            rows = 0
+            for piece in pieces():
+                gathered.append(piece)
+                rows += piece.num_rows
+                if rows >= PARQUET_ROWS:
+                    yield pa.concat_tables(gathered, promote_options="default")
+                    progress(rows)
+                    gathered, rows = [], 0
+            if gathered:
+                yield pa.concat_tables(gathered, promote_options="default")
+                progress(rows)
 
         return _parquet_tables(tables())
 
@@ -221,7 +236,8 @@ _ANNOTATION_JSON = ("value", "shown_order")
 
 
 _ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
-PARQUET_BLOCK = 2 << 20  # bytes of CSV per record batch and row group (about 9,000 annotations)
+PARQUET_BLOCK = 512 << 10  # bytes of CSV per record batch (about 2,300 annotations)
+PARQUET_ROWS = 20_000  # rows per row group
 
 
 def _csv_batches(blocks: Iterator[Any], types: dict[str, Any], *, block: int) -> Iterator[Any]:
@@ -717,7 +733,9 @@ class _Drain(io.RawIOBase):
         return data
 
 
-def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -> Iterator[bytes]:
+def parquet_bytes(
+    rows: Iterable[dict[str, Any]], *, batch_rows: int = PARQUET_ROWS
+) -> Iterator[bytes]:
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
 
