@@ -3,12 +3,10 @@
 Rows are read in primary-key chunks, so memory holds one chunk whatever the project's size.
 Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for identities.
 
-On PostgreSQL the database builds much of each row: the annotations shape's JSON lines entirely
-(``COPY ... TO STDOUT``), its CSV and Parquet from PostgreSQL's CSV read by pyarrow in record
-batches (no Python object per row; JSON cells converted once per distinct text), the items with
-their labels gathered per item; on other databases (SQLite, the demo's default) the same rows
-and bytes are built in Python. ``sql=False`` asks for the Python path on PostgreSQL too (the pin
-test checks both against the same expectation).
+On PostgreSQL the database builds much of each row: the annotations shape entirely (written by
+``COPY ... TO STDOUT``), the items with their labels gathered per item; on other databases
+(SQLite, the demo's default) the same rows and bytes are built in Python. ``sql=False`` asks for
+the Python path on PostgreSQL too (the pin test checks both against the same expectation).
 """
 
 from __future__ import annotations
@@ -17,9 +15,7 @@ import csv
 import hashlib
 import hmac
 import io
-import itertools
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,7 +29,6 @@ from annotate.selectors import (
     ANNOTATION_EXPORT_COLUMNS,
     ANNOTATION_EXPORT_FIELDS,
     annotation_export_batches,
-    annotation_export_csv,
     annotation_export_lines,
     annotation_export_values,
     annotator_users,
@@ -121,8 +116,8 @@ def _annotator_names(
 
 class AnnotationRows:
     """The ``annotations`` shape: iterable as row dicts like every shape, and written by
-    ``export_bytes`` straight from PostgreSQL's ``COPY ... TO STDOUT`` (JSON lines as built
-    there; CSV and Parquet through pyarrow record batches) instead of through Python dicts."""
+    ``export_bytes`` straight from PostgreSQL (``COPY ... TO STDOUT`` for JSON Lines and CSV, one
+    columnar fetch per Parquet row group) instead of through Python dicts."""
 
     columns = ANNOTATION_EXPORT_COLUMNS
 
@@ -170,10 +165,7 @@ class AnnotationRows:
         """The shape in ``fmt``; ``progress(n)`` after every ``n`` rows."""
         user_ids, names = self._names()
         if fmt == "parquet":
-            blocks = annotation_export_csv(
-                project_id=self.project.pk, user_ids=user_ids, names=names
-            )
-            return self._parquet(blocks, progress=progress)
+            return self._parquet(user_ids, names, progress=progress)
         lines = annotation_export_lines(
             project_id=self.project.pk, user_ids=user_ids, names=names, fmt=fmt
         )
@@ -189,137 +181,28 @@ class AnnotationRows:
         for before, value, shown, after in parts:
             yield f"{before},{cell(value)},{cell(shown)},{after}\r\n".encode()
 
-    def _parquet(self, blocks: Iterator[Any], *, progress: Callable[[int], Any]) -> Iterator[bytes]:
-        # PostgreSQL's CSV read by pyarrow: no Python object per row or cell. The texts come
-        # as JSON strings (no raw line break in any cell), decoded, and the JSON cells flattened
-        # as ``parquet_bytes`` flattens them, once per distinct text of a batch.
+    def _parquet(
+        self,
+        user_ids: list[int],
+        names: list[str],
+        *,
+        progress: Callable[[int], Any],
+        batch_rows: int = 20_000,
+    ) -> Iterator[bytes]:
         import pyarrow as pa
 
-        types = dict.fromkeys(self.columns, pa.string())
-        types.update(dict.fromkeys(_ANNOTATION_INTEGERS, pa.int64()))
-        reader = _csv_batches(blocks, types, block=PARQUET_BLOCK)
         flat = _JsonCells(csv=False)
 
-        def pieces() -> Iterator[Any]:
-            for batch in reader:
-                columns = {}
-                for name in self.columns:
-                    column = batch.column(name)
-                    if name in _ANNOTATION_TEXTS:
-                        column = _mapped(column, json.loads)
-                    elif name in _ANNOTATION_JSON:
-                        column = _mapped(column, flat)
-                    columns[name] = _nulls_untyped(column)
-                yield pa.table(columns)
-
         def tables() -> Iterator[Any]:
-            # Row groups of ``PARQUET_ROWS`` rows, as ``parquet_bytes`` writes them, from small
-            # CSV blocks (the reader's memory follows its block size).
-            gathered: list[Any] = []
-            rows = 0
-            for piece in pieces():
-                gathered.append(piece)
-                rows += piece.num_rows
-                if rows >= PARQUET_ROWS:
-                    yield pa.concat_tables(gathered, promote_options="default")
-                    progress(rows)
-                    gathered, rows = [], 0
-            if gathered:
-                yield pa.concat_tables(gathered, promote_options="default")
-                progress(rows)
+            for batch in annotation_export_batches(
+                project_id=self.project.pk, user_ids=user_ids, names=names, batch_rows=batch_rows
+            ):
+                batch["value"] = [flat(text) for text in batch["value"]]
+                batch["shown_order"] = [flat(text) for text in batch["shown_order"]]
+                yield pa.table({column: pa.array(batch[column]) for column in self.columns})
+                progress(len(batch["value"]))
 
         return _parquet_tables(tables())
-
-
-_ANNOTATION_TEXTS = ("external_id", "annotator")  # JSON strings from PostgreSQL
-_ANNOTATION_JSON = ("value", "shown_order")
-
-
-_ANNOTATION_INTEGERS = ("annotation_id", "item_id", "time_spent_ms", "version")
-PARQUET_BLOCK = 512 << 10  # bytes of CSV per record batch (about 2,300 annotations)
-PARQUET_ROWS = 20_000  # rows per row group
-
-
-def _csv_batches(blocks: Iterator[Any], types: dict[str, Any], *, block: int) -> Iterator[Any]:
-    """Record batches of PostgreSQL's CSV (``COPY ... (FORMAT csv)``, no header, no line break
-    inside a cell) read by pyarrow, in about ``block`` bytes each: the columns ``types`` names,
-    in order and of those types, a NULL (an unquoted empty cell) as null, a quoted empty cell
-    as empty text."""
-    import pyarrow.csv as pa_csv
-
-    first = next(blocks, None)
-    if first is None:  # pyarrow's reader refuses an empty file
-        return
-    yield from pa_csv.open_csv(
-        _BlockFile(itertools.chain([first], blocks)),
-        read_options=pa_csv.ReadOptions(
-            column_names=list(types), use_threads=False, block_size=block
-        ),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=False),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-
-
-def _mapped(column: Any, function: Callable[[Any], Any]) -> Any:
-    """``function`` of each value of a text column, called once per distinct value: the
-    column dictionary-encoded, the dictionary mapped, the result taken back by index. Where
-    ``function`` gives anything but text, the values as pyarrow infers them from Python's."""
-    import pyarrow as pa
-
-    encoded = column.dictionary_encode()
-    mapped = [function(text) for text in encoded.dictionary.to_pylist()]
-    if all(isinstance(value, str) for value in mapped):
-        return pa.array(mapped, pa.string()).take(encoded.indices)
-    indices = encoded.indices.to_pylist()
-    return pa.array([None if i is None else mapped[i] for i in indices])
-
-
-def _nulls_untyped(column: Any) -> Any:
-    """A column with no value at all as pyarrow infers it from Python's ``None``s (the null
-    type, which ``_parquet_tables`` writes as text), as the rows of every other shape give it."""
-    import pyarrow as pa
-
-    if column.null_count == len(column):
-        return pa.nulls(len(column))
-    return column
-
-
-class _BlockFile(io.RawIOBase):
-    """A read-only file of the byte blocks of an iterator (a ``COPY ... TO STDOUT``, a block a
-    row), for a reader that wants a file (pyarrow's CSV reader): each read joins whole blocks,
-    so that a row costs an append, not a copy of its own."""
-
-    def __init__(self, blocks: Iterable[Any]) -> None:
-        self.blocks = iter(blocks)
-        self.rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        parts = [self.rest]
-        have = len(self.rest)
-        if size is None or size < 0:
-            size = sys.maxsize
-        if have < size:
-            for block in self.blocks:
-                parts.append(block)
-                have += len(block)
-                if have >= size:
-                    break
-        data = b"".join(parts)
-        self.rest = data[size:]
-        return data[:size]
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
 
 
 class _JsonCells:
@@ -733,9 +616,7 @@ class _Drain(io.RawIOBase):
         return data
 
 
-def parquet_bytes(
-    rows: Iterable[dict[str, Any]], *, batch_rows: int = PARQUET_ROWS
-) -> Iterator[bytes]:
+def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -> Iterator[bytes]:
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
 

@@ -485,25 +485,6 @@ def annotation_export_lines(
                 yield from copy.rows()
 
 
-def annotation_export_csv(
-    *, project_id: int, user_ids: list[int], names: list[str]
-) -> Iterator[Any]:
-    """The same annotations as ``annotation_export_lines`` as PostgreSQL's CSV (no header; a
-    NULL is an unquoted empty cell), ``ANNOTATION_EXPORT_COLUMNS`` in order: ``external_id``
-    and ``annotator`` as JSON strings, ``value`` and ``shown_order`` as ``jsonb::text``, the
-    times as ISO text; so no cell holds a raw line break (pyarrow's streaming CSV reader can
-    lose one at a block's end). The data blocks of ``COPY ... TO STDOUT``."""
-    query = (
-        "COPY (SELECT a.id, to_json(i.external_id)::text, a.item_id, to_json(n.name)::text,"
-        " a.value::text, a.shown_order::text, a.time_spent_ms, a.version,"
-        f" {_utc_iso('a.created_at')}, {_utc_iso('a.updated_at')}"
-        f" {_ANNOTATION_EXPORT_FROM} ORDER BY a.id) TO STDOUT (FORMAT csv)"
-    )
-    params = {"project_id": project_id, "user_ids": user_ids, "names": names}
-    with connection.cursor() as cursor, cursor.cursor.copy(query, params) as copy:
-        yield from copy
-
-
 def annotation_export_batches(
     *, project_id: int, user_ids: list[int], names: list[str], batch_rows: int
 ) -> Iterator[dict[str, list[Any]]]:

@@ -469,22 +469,3 @@ def test_csv_rows_are_written_as_the_csv_module_writes_them():
     for batch in (rows, single):
         written = b"".join(exporting.csv_bytes(iter(batch)))
         assert written == _Reference.csv(batch)
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_annotations_read_in_many_small_blocks_keep_every_line_break(db, monkeypatch, fmt):
-    """PostgreSQL's CSV is read by pyarrow block by block: tiny blocks put block ends inside
-    every kind of cell (an external id with CR LF among them) and the bytes stay the pinned
-    ones."""
-    project = preference_pair_project()
-    item = Item.objects.filter(project=project).order_by("pk").first()
-    Item.objects.filter(pk=item.pk).update(external_id='crlf\r\nid,"q"\r')
-    monkeypatch.setattr(exporting, "FLUSH_BYTES", 300)
-    monkeypatch.setattr(exporting, "PARQUET_BLOCK", 300)
-    kwargs = dict(shape="annotations", identities=True, include_flagged=True, options={})
-    expected = _reference_rows(project, **kwargs)
-    data = _exported(project, fmt=fmt, sql=True, **kwargs)
-    if fmt == "csv":
-        assert data == _Reference.csv(expected)
-    else:
-        assert pq.read_table(io.BytesIO(data)).to_pylist() == _Reference.parquet_rows(expected)
