@@ -3,10 +3,10 @@
 Rows are read in primary-key chunks, so memory holds one chunk whatever the project's size.
 Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for identities.
 
-On PostgreSQL the database builds much of each row (the annotations shape entirely, written by
-``COPY ... TO STDOUT``); on other databases (SQLite, the demo's default) the same rows and bytes are
-built in Python. ``sql=False`` asks for the Python path on PostgreSQL too (the pin test checks
-both against the same expectation).
+On PostgreSQL the database builds much of each row: the annotations shape entirely (written by
+``COPY ... TO STDOUT``), the items with their labels gathered per item; on other databases
+(SQLite, the demo's default) the same rows and bytes are built in Python. ``sql=False`` asks for
+the Python path on PostgreSQL too (the pin test checks both against the same expectation).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from annotate.selectors import (
 from annotate.tasktypes import ItemSummary, get_task_type
 from annotate.tasktypes.base import ExportShape
 from core.errors import FieldError, InvalidInput
-from core.spreadsheet import csv_safe
+from core.spreadsheet import FORMULA_STARTS, csv_safe
 
 FORMATS = {
     "jsonl": ("application/x-ndjson", "jsonl"),
@@ -282,9 +282,10 @@ class ExportItem:
 
 def _item_chunks(
     project: Project, *, identities: bool, include_flagged: bool, sql: bool
-) -> tuple[Iterator[tuple[list[Any], list[Any]]], Callable[[Any], Any]]:
-    """Chunks of ``([(id, external_id, payload, is_gold, gold_value)], [(item_id, annotator
-    name, value)])`` and how to decode their JSON (PostgreSQL gives it as text)."""
+) -> tuple[Iterator[list[tuple[Any, ...]]], Callable[[Any], Any]]:
+    """Chunks of ``[(id, external_id, payload, is_gold, gold_value, [annotator name],
+    [value])]`` (labels in annotation id order) and how to decode their JSON (PostgreSQL gives
+    it as text)."""
     user_ids, names = _annotator_names(
         project, identities=identities, include_flagged=include_flagged
     )
@@ -295,13 +296,18 @@ def _item_chunks(
         return chunks, json.loads
     name_of = dict(zip(user_ids, names, strict=True))
 
-    def named() -> Iterator[tuple[list[Any], list[Any]]]:
+    def gathered() -> Iterator[list[tuple[Any, ...]]]:
         for items, labels in item_export_values(
             project_id=project.pk, user_ids=user_ids, chunk_size=CHUNK
         ):
-            yield items, [(item_id, name_of[user], value) for item_id, user, value in labels]
+            by_item: dict[int, tuple[list[str], list[Any]]] = defaultdict(lambda: ([], []))
+            for item_id, user, value in labels:
+                item_names, values = by_item[item_id]
+                item_names.append(name_of[user])
+                values.append(value)
+            yield [(*item, *by_item.get(item[0], ((), ()))) for item in items]
 
-    return named(), _decoded
+    return gathered(), _decoded
 
 
 def _decoded(value: Any) -> Any:
@@ -317,22 +323,20 @@ def item_records(
 ) -> Iterator[tuple[ExportItem, list[dict[str, Any]], ItemSummary]]:
     """Each item with its labels ``[{annotator, value}]`` and its summary, in id order.
 
-    Flagged annotators' labels are left out unless ``include_flagged``. Two queries per chunk
-    of ``CHUNK`` items (the items, then their labels), read without model instances.
+    Flagged annotators' labels are left out unless ``include_flagged``. One query per chunk
+    of ``CHUNK`` items on PostgreSQL (each item with its labels), read without model instances.
     """
     plugin = get_task_type(project.task_type)
     chunks, loads = _item_chunks(
         project, identities=identities, include_flagged=include_flagged, sql=_in_sql(sql)
     )
     summaries = _Summaries(plugin, config=project.config)
-    # A project's label values repeat (votes): each text decoded once (payloads do not repeat).
+    # A project's label values repeat (votes): each text decoded once (payloads do not repeat),
+    # and the summary found by the item's texts before any is decoded.
     label_loads = _Bounded(json.loads) if loads is json.loads else loads
-    for items, labels in chunks:
-        by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for item_id, name, value in labels:
-            by_item[item_id].append({"annotator": name, "value": label_loads(value)})
-        for pk, external_id, payload, is_gold, gold_value in items:
-            item_labels = by_item.get(pk, [])
+    for chunk in chunks:
+        for pk, external_id, payload, is_gold, gold_value, names, texts in chunk:
+            values = [label_loads(text) for text in texts]
             item = ExportItem(
                 pk=pk,
                 external_id=external_id,
@@ -340,8 +344,12 @@ def item_records(
                 is_gold=is_gold,
                 gold_value=None if gold_value is None else loads(gold_value),
             )
-            values = [label["value"] for label in item_labels]
-            yield item, item_labels, summaries(values)
+            labels = [
+                {"annotator": name, "value": value}
+                for name, value in zip(names, values, strict=True)
+            ]
+            summary = summaries(values, texts=tuple(texts) if loads is json.loads else None)
+            yield item, labels, summary
 
 
 class _Bounded:
@@ -377,11 +385,22 @@ class _Summaries:
         self.config = config
         self.key_of: Callable[[Any], Any] | None = plugin.summary_key()
         self.cache: dict[tuple[Any, ...], ItemSummary] = {}
+        self.by_texts: dict[tuple[str, ...], ItemSummary] = {}
 
-    def __call__(self, values: list[Any]) -> ItemSummary:
+    def __call__(self, values: list[Any], *, texts: tuple[str, ...] | None = None) -> ItemSummary:
+        """The summary of ``values``; ``texts``, their JSON texts when known, find it without
+        computing their keys when the same texts came before."""
         key_of = self.key_of
         if key_of is None:
             return self.summarize(values, config=self.config)
+        if texts is not None:
+            found = self.by_texts.get(texts)
+            if found is None:
+                found = self(values)
+                if len(self.by_texts) >= _Bounded.LIMIT:
+                    self.by_texts.clear()
+                self.by_texts[texts] = found
+            return found
         key = tuple([key_of(value) for value in values])
         try:
             found = self.cache.get(key)
@@ -485,9 +504,12 @@ def export_rows(
 # --- formats
 
 
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 def _flat(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return _SORTED_JSON(value)
     return value
 
 
@@ -511,21 +533,68 @@ def jsonl_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def csv_bytes(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """A header of the first row's keys, then each row's cells (nested values as JSON with
+    sorted keys, formula-safe), exactly as ``csv.DictWriter`` writes them."""
+
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer: csv.DictWriter[str] | None = None
+        dict_writer: csv.DictWriter[str] | None = None
+        fields: list[str] = []
+        keys: Any = None
+        lines: list[str] = []
+        size = 0
         for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(row), extrasaction="raise")
-                writer.writeheader()
-            writer.writerow({key: csv_safe(_flat(value)) for key, value in row.items()})
-            if out.tell() >= FLUSH_BYTES:
-                yield out.getvalue()
+            if dict_writer is None:
+                fields = list(row)
+                keys = row.keys()
+                dict_writer = csv.DictWriter(out, fieldnames=fields, extrasaction="raise")
+                dict_writer.writeheader()
+                lines.append(out.getvalue())
+            if len(fields) > 1 and row.keys() == keys:
+                # The usual row: its cells in the header's order, quoted as the csv module
+                # quotes them (QUOTE_MINIMAL), joined here (several times faster for long text).
+                line = ",".join([_csv_text(row[key]) for key in fields]) + "\r\n"
+            else:  # missing or extra keys, or one column: DictWriter itself
                 out.seek(0)
                 out.truncate()
-        yield out.getvalue()
+                dict_writer.writerow({key: _csv_cell(value) for key, value in row.items()})
+                line = out.getvalue()
+            lines.append(line)
+            size += len(line)
+            if size >= FLUSH_BYTES:
+                yield "".join(lines)
+                lines = []
+                size = 0
+        yield "".join(lines)
 
     return _buffered(lines())
+
+
+def _csv_cell(value: Any) -> Any:
+    """``csv_safe(_flat(value))``, the common cases first."""
+    if isinstance(value, str):
+        return csv_safe(value) if value[:1] in _FORMULA_FIRST else value
+    if isinstance(value, dict | list):
+        return csv_safe(_SORTED_JSON(value))
+    return value
+
+
+def _csv_text(value: Any) -> str:
+    """``_csv_cell(value)`` as the csv module writes a cell of a row of several (``""`` for
+    None, ``str`` of a number, quoted where it holds a comma, a quote, CR or LF)."""
+    value = _csv_cell(value)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return '"' + value + '"'
+    return value
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 class _Drain(io.RawIOBase):
@@ -551,15 +620,21 @@ def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
 
+    def table(batch: list[dict[str, Any]]) -> Any:
+        # As ``pa.Table.from_pylist`` of the flattened rows: the first row's keys, a missing
+        # key as None, each column's type inferred from its values.
+        names = list(batch[0])
+        return pa.table({name: pa.array([_flat(row.get(name)) for row in batch]) for name in names})
+
     def tables() -> Iterator[Any]:
         batch: list[dict[str, Any]] = []
         for row in rows:
-            batch.append({key: _flat(value) for key, value in row.items()})
+            batch.append(row)
             if len(batch) >= batch_rows:
-                yield pa.Table.from_pylist(batch)
-                batch.clear()
+                yield table(batch)
+                batch = []
         if batch:
-            yield pa.Table.from_pylist(batch)
+            yield table(batch)
 
     return _parquet_tables(tables())
 

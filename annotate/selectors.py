@@ -526,41 +526,33 @@ def annotation_export_batches(
 
 def item_export_chunks(
     *, project_id: int, user_ids: list[int], names: list[str], chunk_size: int
-) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]]:
-    """A project's items in id order, ``chunk_size`` at a time, each chunk with its labels by the
-    users ``user_ids`` (named ``names``): ``([(id, external_id, payload, is_gold, gold_value)],
-    [(item_id, name, value)])``, the JSON as text, labels by item then annotation id."""
-    items_query = (
-        "SELECT id, external_id, payload::text, is_gold, gold_value::text FROM annotate_item"
-        " WHERE project_id = %(project_id)s AND id > %(after)s ORDER BY id LIMIT %(limit)s"
+) -> Iterator[list[tuple[Any, ...]]]:
+    """A project's items in id order, ``chunk_size`` at a time, each with its labels by the
+    users ``user_ids`` (named ``names``) gathered by PostgreSQL: ``[(id, external_id, payload,
+    is_gold, gold_value, [annotator name], [value])]``, the JSON as text, the labels in
+    annotation id order (empty lists for an item without labels). One query per chunk."""
+    query = (
+        "SELECT i.id, i.external_id, i.payload::text, i.is_gold, i.gold_value::text,"
+        " coalesce(l.names, '{}'), coalesce(l.values, '{}')"
+        " FROM annotate_item i LEFT JOIN LATERAL ("
+        "  SELECT array_agg(n.name ORDER BY a.id) AS names,"
+        "   array_agg(a.value::text ORDER BY a.id) AS values"
+        "  FROM annotate_annotation a"
+        "  JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)"
+        "   ON n.user_id = a.annotator_id"
+        "  WHERE a.item_id = i.id AND a.project_id = %(project_id)s"
+        " ) l ON true"
+        " WHERE i.project_id = %(project_id)s AND i.id > %(after)s ORDER BY i.id LIMIT %(limit)s"
     )
-    labels_query = (
-        "SELECT a.item_id, n.name, a.value::text FROM annotate_annotation a"
-        " JOIN unnest(%(user_ids)s::bigint[], %(names)s::text[]) AS n(user_id, name)"
-        " ON n.user_id = a.annotator_id"
-        " WHERE a.project_id = %(project_id)s AND a.item_id = ANY(%(item_ids)s::bigint[])"
-        " ORDER BY a.item_id, a.id"
-    )
+    params: dict[str, Any] = {"project_id": project_id, "user_ids": user_ids, "names": names}
     after = 0
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(
-                items_query, {"project_id": project_id, "after": after, "limit": chunk_size}
-            )
+            cursor.execute(query, {**params, "after": after, "limit": chunk_size})
             items = cursor.fetchall()
-            if not items:
-                return
-            cursor.execute(
-                labels_query,
-                {
-                    "project_id": project_id,
-                    "user_ids": user_ids,
-                    "names": names,
-                    "item_ids": [row[0] for row in items],
-                },
-            )
-            labels = cursor.fetchall()
-        yield items, labels
+        if not items:
+            return
+        yield items
         after = items[-1][0]
 
 

@@ -98,14 +98,23 @@ def run_predictions(*, run: ModelRun) -> QuerySet[Prediction]:
 
 def predictions_by_item(*, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The finished runs' predictions for these items, one query: ``{item_id: [{run_id, model,
-    value, score}, ...]}`` in run order (for exports, next to the human labels)."""
+    value, score}, ...]}`` in run order (for exports, next to the human labels). The query asks
+    for the ids' range, not the list (the export's chunks are id ranges; thousands of ids as
+    parameters cost more than the query), and the rows outside the list are left out here."""
+    if not item_ids:
+        return {}
+    wanted = set(item_ids)
     rows = (
-        Prediction.objects.filter(item_id__in=item_ids, run__status=ModelRun.Status.DONE)
+        Prediction.objects.filter(
+            item_id__gte=min(wanted), item_id__lte=max(wanted), run__status=ModelRun.Status.DONE
+        )
         .order_by("item_id", "run_id")
         .values_list("item_id", "run_id", "run__model_name", "value", "score")
     )
     found: dict[int, list[dict[str, Any]]] = {}
     for item_id, run_id, model, value, score in rows:
+        if item_id not in wanted:
+            continue
         found.setdefault(item_id, []).append(
             {"run_id": run_id, "model": model, "value": value, "score": score}
         )

@@ -689,13 +689,13 @@ def test_item_rows_read_items_and_labels_chunk_by_chunk(project, many_annotation
         rest = list(rows)
 
     assert first["external_id"] == "bulk-0" and first["n_annotations"] == 1
-    # The annotators' names; the first chunk of items, of their labels and of their model
-    # predictions; and, once per export, the six reads of the Dawid-Skene columns (the items'
-    # project, the four of the analysis's source key, the labels of the field).
-    assert len(first_row.captured_queries) == 4 + 6
+    # The annotators' names; the first chunk of items with their labels (one query), and of
+    # their model predictions; and, once per export, the six reads of the Dawid-Skene columns
+    # (the items' project, the four of the analysis's source key, the labels of the field).
+    assert len(first_row.captured_queries) == 3 + 6
     assert 1 + len(rest) == many_annotations
     # Two more chunks (with their project, for the Dawid-Skene columns), then the empty read.
-    assert len(the_rest.captured_queries) == 4 + 4 + 1
+    assert len(the_rest.captured_queries) == 3 + 3 + 1
 
 
 def test_api_export_streams_without_buffering(project, lead, api, many_annotations):
@@ -772,6 +772,30 @@ def test_items_export_shows_finished_model_runs_next_to_the_human_labels(project
         {"run_id": done.pk, "model": "judge", "value": value, "score": 0.8}
     ]
     assert rows[second.external_id]["predictions"] == []  # an unfinished run is not shown
+
+
+def test_predictions_of_items_between_a_chunks_ids_are_not_the_chunks(project, voted):
+    """The predictions are read by the chunk's id range: another project's item whose id lies
+    inside it keeps its predictions out of the chunk's."""
+    from models_runtime.models import ModelRun, Prediction
+    from models_runtime.selectors import predictions_by_item
+    from tests.factories import ProjectFactory
+
+    other = ProjectFactory(created_by=project.created_by, task_type=project.task_type)
+    between = Item.objects.create(project=other, external_id="other", payload=pair_record(9))
+    last = Item.objects.create(project=project, external_id="after", payload=pair_record(8))
+    value = {"preference": 1, "aspects": {}, "rationale": "", "flags": []}
+    for item in (between, last):
+        run = ModelRun.objects.create(
+            project=item.project, model_name="judge", source="import", status="done"
+        )
+        Prediction.objects.create(run=run, item=item, value=value, score=0.5)
+    first = Item.objects.filter(project=project).order_by("pk").first()
+
+    found = predictions_by_item(item_ids=[first.pk, last.pk])
+
+    assert set(found) == {last.pk}
+    assert predictions_by_item(item_ids=[]) == {}
 
 
 def test_on_a_database_other_than_postgresql_the_export_is_built_in_python(

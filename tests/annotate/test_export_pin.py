@@ -455,3 +455,17 @@ def test_summaries_computed_once_per_label_pattern_equal_each_items_own(db, task
     for _item, labels, summary in records:
         assert summary == plugin.summarize([lab["value"] for lab in labels], config=project.config)
     assert plugin.summary_key() is not None  # every type declares what its summary reads
+
+
+def test_csv_rows_are_written_as_the_csv_module_writes_them():
+    """``csv_bytes`` joins the usual rows' cells itself: the same bytes as ``csv.DictWriter``
+    for every kind of cell (text that needs quoting, numbers, booleans, None, nested values),
+    and for rows with missing keys or a single column (DictWriter itself)."""
+    cells: list[Any] = [*TRICKY, 'quo"te', "a,b", "\n", 0, -1, 1.5, 1e-07, 10**20, True, False]
+    cells += [None, {"b": [1, 2.5], "a": "=x"}, ["-y", None], {}, [], 'x"\r\n,y']
+    rows = [{"first": cell, "second": cells[-1 - n], "third": n} for n, cell in enumerate(cells)]
+    rows.append({"third": 1, "first": "keys in another order"})  # a missing key
+    single = [{"only": ""}, {"only": "=1"}, {"only": None}]
+    for batch in (rows, single):
+        written = b"".join(exporting.csv_bytes(iter(batch)))
+        assert written == _Reference.csv(batch)
