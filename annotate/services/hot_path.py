@@ -9,6 +9,7 @@ import contextlib
 import json
 import random
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,6 +172,20 @@ class HotNext:
     n_left: int
 
 
+@contextlib.contextmanager
+def _checked_connection() -> Iterator[None]:
+    """Django's connection, looked after as Django's own cursors would: health-checked first where
+    a check is due (a connection the server dropped is replaced before this request uses it),
+    and marked for Django's end-of-request check when psycopg reports it broken. The hot path's
+    statements go around Django's cursor, which does both."""
+    connection.close_if_health_check_failed()
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        connection.errors_occurred = True
+        raise
+
+
 def _hot_cursor() -> Any:
     """A psycopg cursor with server-side binding on Django's connection (prepared statements)."""
     connection.ensure_connection()
@@ -190,7 +205,7 @@ def hot_next(*, project_id: int, annotator: User, now: datetime | None = None) -
     if annotator.is_staff or not annotator.is_active or connection.vendor != "postgresql":
         return None  # the SQLite demo takes the full path
     now = now or timezone.now()
-    with transaction.atomic(), _hot_cursor() as cursor:
+    with _checked_connection(), transaction.atomic(), _hot_cursor() as cursor:
         params: dict[str, Any] = {"p": project_id, "u": annotator.pk, "now": now}
         cursor.execute(_HOT_NEXT_LOCK, params)
         row = cursor.fetchone()
@@ -308,7 +323,7 @@ def hot_submit(
         return None
     now = now or timezone.now()
     params: dict[str, Any] = {"a": assignment_id, "u": annotator.pk, "now": now}
-    with _hot_cursor() as cursor:
+    with _checked_connection(), _hot_cursor() as cursor:
         cursor.execute(_hot_submit_read_sql(), params)
         row = cursor.fetchone()
         if row is None:
