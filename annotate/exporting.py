@@ -487,7 +487,8 @@ class ItemRows:
         if fmt == "parquet":
             return _parquet_tables(self._parquet_tables(plugin, fields, chunks, progress=progress))
         if fmt == "csv":
-            return _buffered_lines(self._csv_lines(plugin, fields, chunks), progress=progress)
+            lines = self._csv_lines(plugin, fields, chunks)
+            return _buffered_lines(lines, progress=progress, header=True)
         return _buffered_lines(self._jsonl_lines(plugin, fields, chunks), progress=progress)
 
     def _spliced_chunks(
@@ -867,23 +868,26 @@ def _payload_json(text: str | None) -> str:
 
 
 def _buffered_lines(
-    chunks: Iterable[list[str]], *, progress: Callable[[int], Any]
+    chunks: Iterable[list[str]], *, progress: Callable[[int], Any], header: bool = False
 ) -> Iterator[bytes]:
-    """Lists of lines, gathered into chunks of about ``FLUSH_BYTES`` characters."""
+    """Lists of lines, gathered into chunks of about ``FLUSH_BYTES`` characters; ``progress``
+    hears of the rows written (with ``header``, the first line is not a row)."""
     buffer: list[str] = []
     size = 0
+    uncounted = 1 if header else 0
     for lines in chunks:
         for line in lines:
             buffer.append(line)
             size += len(line)
             if size >= FLUSH_BYTES:
                 yield "".join(buffer).encode()
-                progress(len(buffer))
+                progress(len(buffer) - uncounted)
+                uncounted = 0
                 buffer.clear()
                 size = 0
     if buffer:
         yield "".join(buffer).encode()
-        progress(len(buffer))
+        progress(len(buffer) - uncounted)
 
 
 def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
