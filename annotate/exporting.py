@@ -4,7 +4,8 @@ Rows are read in primary-key chunks, so memory holds one chunk whatever the proj
 Annotator ids are pseudonymous (a keyed hash per project) unless the lead asks for identities.
 
 On PostgreSQL the database builds much of each row: the annotations shape entirely (written by
-``COPY ... TO STDOUT``), the items with their labels gathered per item; on other databases
+``COPY ... TO STDOUT``), the items with their labels gathered per item and their fields as JSON
+texts that the items' lines are spliced from (``ItemRows``); on other databases
 (SQLite, the demo's default) the same rows and bytes are built in Python. ``sql=False`` asks for
 the Python path on PostgreSQL too (the pin test checks both against the same expectation).
 """
@@ -16,9 +17,12 @@ import hashlib
 import hmac
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +41,7 @@ from annotate.selectors import (
     item_export_values,
 )
 from annotate.tasktypes import ItemSummary, get_task_type
-from annotate.tasktypes.base import ExportShape
+from annotate.tasktypes.base import ExportShape, TaskType
 from core.errors import FieldError, InvalidInput
 from core.spreadsheet import FORMULA_STARTS, csv_safe
 
@@ -420,18 +424,470 @@ def item_rows(
     identities: bool = False,
     include_flagged: bool = False,
     sql: bool | None = None,
-) -> Iterator[dict[str, Any]]:
-    plugin = get_task_type(project.task_type)
-    records = item_records(project, identities=identities, include_flagged=include_flagged, sql=sql)
-    for chunk in _batched(records, CHUNK):
-        # Columns that apps built on this one add (models_runtime: "predictions").
-        extra: dict[str, dict[int, Any]] = {}
-        for columns in hooks.item_export_columns(item_ids=[item.pk for item, _, _ in chunk]):
-            extra.update(columns)
-        for item, labels, summary in chunk:
-            row = _item_row(plugin, item, labels, summary)
-            row.update({column: values.get(item.pk) for column, values in extra.items()})
-            yield row
+) -> ItemRows:
+    """The ``items`` shape: one row per item, in id order (see ``ItemRows``)."""
+    return ItemRows(project, identities=identities, include_flagged=include_flagged, sql=sql)
+
+
+class ItemRows:
+    """The ``items`` shape: an iterator of row dicts like every shape. Written by
+    ``export_bytes`` on PostgreSQL (``encoded``) without a row dict or a decoded payload: each
+    JSON Lines or CSV line spliced from texts, the Parquet columns filled from them. PostgreSQL
+    gives each item field's JSON (kept as it is for JSON Lines where that is the text Python's
+    encoder writes: a string, or a value without a number in it; decoded otherwise); each
+    summary's and each label pattern's text is made once. The bytes are the row dicts' through
+    the generic writers (``test_export_pin``)."""
+
+    def __init__(
+        self, project: Project, *, identities: bool, include_flagged: bool, sql: bool | None
+    ) -> None:
+        self.project = project
+        self.identities = identities
+        self.include_flagged = include_flagged
+        self.sql = sql
+        self._rows: Iterator[dict[str, Any]] | None = None
+
+    def __iter__(self) -> ItemRows:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        if self._rows is None:
+            self._rows = self._dict_rows()
+        return next(self._rows)
+
+    def _dict_rows(self) -> Iterator[dict[str, Any]]:
+        plugin = get_task_type(self.project.task_type)
+        records = item_records(
+            self.project,
+            identities=self.identities,
+            include_flagged=self.include_flagged,
+            sql=self.sql,
+        )
+        for chunk in _batched(records, CHUNK):
+            extra = _extra_columns([item.pk for item, _, _ in chunk])
+            for item, labels, summary in chunk:
+                row = _item_row(plugin, item, labels, summary)
+                row.update({column: values.get(item.pk) for column, values in extra.items()})
+                yield row
+
+    def encoded(self, fmt: str, *, progress: Callable[[int], Any]) -> Iterator[bytes] | None:
+        """The shape as JSON Lines or CSV spliced from texts, or Parquet from columns filled
+        from them (see the class), or ``None`` where that does not apply: the Python path, a
+        type with its own ``export_item_fields``, or an item field named as one of the row's
+        other columns."""
+        plugin = get_task_type(self.project.task_type)
+        if self._rows is not None or not _in_sql(self.sql):
+            return None
+        if type(plugin).export_item_fields is not TaskType.export_item_fields:
+            return None
+        fields = list(plugin.item_schema.model_fields)
+        if len({*fields, *_ITEM_COLUMNS}) != len(fields) + len(_ITEM_COLUMNS):
+            return None
+        chunks = self._spliced_chunks(plugin, fields)
+        if fmt == "parquet":
+            return _parquet_tables(self._parquet_tables(plugin, fields, chunks, progress=progress))
+        if fmt == "csv":
+            lines = self._csv_lines(plugin, fields, chunks)
+            return _buffered_lines(lines, progress=progress, header=True)
+        return _buffered_lines(self._jsonl_lines(plugin, fields, chunks), progress=progress)
+
+    def _spliced_chunks(
+        self, plugin: Any, fields: list[str]
+    ) -> Iterator[tuple[list[tuple[Any, ...]], dict[str, dict[int, Any]], list[ItemSummary]]]:
+        """Chunks of ``item_export_chunks(fields=...)`` rows, with their extra columns and each
+        row's summary."""
+        user_ids, names = _annotator_names(
+            self.project, identities=self.identities, include_flagged=self.include_flagged
+        )
+        summaries = _Summaries(plugin, config=self.project.config)
+        label_loads = _Bounded(json.loads)
+        for chunk in item_export_chunks(
+            project_id=self.project.pk,
+            user_ids=user_ids,
+            names=names,
+            chunk_size=CHUNK,
+            fields=fields,
+        ):
+            found = []
+            for row in chunk:
+                texts = row[-1]
+                key = tuple(texts)
+                summary = summaries.by_texts.get(key) if summaries.key_of else None
+                if summary is None:
+                    summary = summaries([label_loads(text) for text in texts], texts=key)
+                found.append(summary)
+            yield chunk, _extra_columns([row[0] for row in chunk]), found
+
+    def _jsonl_lines(self, plugin: Any, fields: list[str], chunks: Any) -> Iterator[list[str]]:
+        label_json = _Bounded(_json_of_text)
+        name_json = _Bounded(_json_text)
+        summary_json = _PerSummary(
+            lambda summary: (
+                _json_text(summary.n_annotations),
+                f', "label_distribution": {_json_text(summary.label_distribution)}'
+                f', "majority_label": {_json_text(summary.majority_label)}'
+                f', "agreement_status": {_json_text(summary.agreement_status)}',
+            )
+        )
+        field_keys = [f", {_json_text(name)}: " for name in fields]
+        n_fields = len(fields)
+        base = {"external_id", "item_id", *fields, *_ITEM_COLUMNS}
+        for chunk, extra, summaries in chunks:
+            if base & set(extra):  # a column named as one of the row's own: as dicts
+                rows = self._spliced_as_dicts(plugin, fields, chunk, extra)
+                yield [_ROW_JSON(row) + "\n" for row in rows]
+                continue
+            extra_keys = [(f", {_json_text(column)}: ", values) for column, values in extra.items()]
+            lines = []
+            for row, summary in zip(chunk, summaries, strict=True):
+                pk = row[0]
+                is_gold, gold_value, item_names, texts = row[2 + n_fields :]
+                n_text, tail = summary_json(summary)
+                labels = ", ".join(
+                    [
+                        f'{{"annotator": {name_json(name)}, "value": {label_json(text)}}}'
+                        for name, text in zip(item_names, texts, strict=True)
+                    ]
+                )
+                parts = [f'{{"external_id": {row[1]}, "item_id": {pk}']
+                for key, text in zip(field_keys, row[2 : 2 + n_fields], strict=True):
+                    parts.append(key)
+                    parts.append(_payload_json(text))
+                parts.append(
+                    f', "is_gold": {"true" if is_gold else "false"}'
+                    f', "gold_value": {_payload_json(gold_value)}'
+                    f', "n_annotations": {n_text}, "labels": [{labels}]{tail}'
+                )
+                for key, values in extra_keys:
+                    parts.append(key)
+                    parts.append(_json_text(values.get(pk)))
+                parts.append("}\n")
+                lines.append("".join(parts))
+            yield lines
+
+    def _csv_lines(self, plugin: Any, fields: list[str], chunks: Any) -> Iterator[list[str]]:
+        """As ``csv_bytes`` writes the rows: a header of the first row's keys, then each row's
+        cells in the header's order (``DictWriter`` itself for a row with other keys)."""
+        label_cells = _label_pattern_texts(_csv_text)
+        field_cell = _Bounded(_csv_field_cell)
+        summary_cells = _PerSummary(
+            lambda summary: (
+                _csv_text(summary.n_annotations),
+                f",{_csv_text(summary.label_distribution)},{_csv_text(summary.majority_label)}"
+                f",{_csv_text(summary.agreement_status)}",
+            )
+        )
+        n_fields = len(fields)
+        header: list[str] | None = None
+        out = io.StringIO()
+        dict_writer: csv.DictWriter[str] | None = None
+        for chunk, extra, summaries in chunks:
+            keys = ["external_id", "item_id", *fields, *_ITEM_COLUMNS, *extra]
+            lines = []
+            if header is None:  # the first row's keys (a column named twice: once)
+                header = list(dict.fromkeys(keys))
+                dict_writer = csv.DictWriter(out, fieldnames=header, extrasaction="raise")
+                dict_writer.writeheader()
+                lines.append(out.getvalue())
+            assert dict_writer is not None
+            if len(set(keys)) != len(keys) or set(keys) != set(header):
+                # Other columns than the header's, or one named twice: as csv_bytes does.
+                for row in self._spliced_as_dicts(plugin, fields, chunk, extra):
+                    if row.keys() == set(header):
+                        lines.append(",".join([_csv_text(row[key]) for key in header]) + "\r\n")
+                    else:
+                        out.seek(0)
+                        out.truncate()
+                        dict_writer.writerow({key: _csv_cell(value) for key, value in row.items()})
+                        lines.append(out.getvalue())
+                yield lines
+                continue
+            # The extra columns in the header's order (the same columns as the header's).
+            extra_values = [values for _, values in sorted(extra.items(), key=_header_at(header))]
+            for row, summary in zip(chunk, summaries, strict=True):
+                pk = row[0]
+                is_gold, gold_value, item_names, texts = row[2 + n_fields :]
+                n_cell, tail = summary_cells(summary)
+                labels = label_cells((tuple(item_names), tuple(texts)))
+                cells = [_csv_text(json.loads(row[1])), str(pk)]
+                cells.extend([field_cell(text) for text in row[2 : 2 + n_fields]])
+                cells.append(f"{is_gold},{field_cell(gold_value)},{n_cell},{labels}{tail}")
+                cells.extend([_csv_text(values.get(pk)) for values in extra_values])
+                lines.append(",".join(cells) + "\r\n")
+            yield lines
+
+    def _parquet_tables(
+        self,
+        plugin: Any,
+        fields: list[str],
+        chunks: Any,
+        *,
+        progress: Callable[[int], Any],
+        batch_rows: int = 20_000,
+    ) -> Iterator[Any]:
+        """As ``parquet_bytes`` makes its tables of the rows (``batch_rows`` a row group, the
+        columns of each group's first row), the values put in their columns chunk by chunk."""
+        import pyarrow as pa
+
+        label_values = _label_pattern_texts(_SORTED_JSON)
+        field_value = _Bounded(_parquet_field_value)
+        summary_values = _PerSummary(
+            lambda summary: (
+                _flat(summary.label_distribution),
+                _flat(summary.majority_label),
+                _flat(summary.agreement_status),
+            )
+        )
+        n_fields = len(fields)
+        own = ["external_id", "item_id", *fields, *_ITEM_COLUMNS]
+        names: list[str] | None = None
+        columns: list[list[Any]] = []
+        n = 0
+
+        def table() -> Any:
+            assert names is not None
+            progress(n)
+            return pa.table(
+                {name: pa.array(column) for name, column in zip(names, columns, strict=True)}
+            )
+
+        for chunk, extra, summaries in chunks:
+            keys = [*own, *extra]
+            fast = len(set(keys)) == len(keys)
+            at = 0
+            while at < len(chunk):
+                if names is None:  # a row group's first row: its columns
+                    names = list(dict.fromkeys(keys))
+                    columns = [[] for _ in names]
+                part = chunk[at : at + batch_rows - n]
+                if fast and keys == names:
+                    rows = zip(part, summaries[at : at + len(part)], strict=True)
+                    values = [
+                        self._parquet_row(row, summary, n_fields, field_value, summary_values,
+                                          label_values)
+                        for row, summary in rows
+                    ]  # fmt: skip
+                    for column, (_, values_) in zip(
+                        columns[len(own) :], extra.items(), strict=True
+                    ):
+                        column.extend([_flat(values_.get(row[0])) for row in part])
+                    for k, column in enumerate(columns[: len(own)]):
+                        column.extend([value[k] for value in values])
+                else:  # other columns than the group's: as parquet_bytes takes a row's values
+                    for row_dict in self._spliced_as_dicts(plugin, fields, part, extra):
+                        for column, name in zip(columns, names, strict=True):
+                            column.append(_flat(row_dict.get(name)))
+                n += len(part)
+                at += len(part)
+                if n >= batch_rows:
+                    yield table()
+                    names, columns, n = None, [], 0
+        if names is not None:
+            yield table()
+
+    @staticmethod
+    def _parquet_row(
+        row: tuple[Any, ...],
+        summary: ItemSummary,
+        n_fields: int,
+        field_value: Callable[[str | None], Any],
+        summary_values: Any,
+        label_values: Callable[[tuple[Any, ...]], str],
+    ) -> list[Any]:
+        """An item's values of the row's own columns (before the extra ones), flattened."""
+        is_gold, gold_value, item_names, texts = row[2 + n_fields :]
+        labels = label_values((tuple(item_names), tuple(texts)))
+        distribution, majority, status = summary_values(summary)
+        return [
+            json.loads(row[1]),
+            row[0],
+            *[field_value(text) for text in row[2 : 2 + n_fields]],
+            is_gold,
+            field_value(gold_value),
+            summary.n_annotations,
+            labels,
+            distribution,
+            majority,
+            status,
+        ]
+
+    def _spliced_as_dicts(
+        self,
+        plugin: Any,
+        fields: list[str],
+        chunk: list[tuple[Any, ...]],
+        extra: dict[str, dict[int, Any]],
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a chunk read for ``_jsonl_lines`` as ``_dict_rows`` gives them."""
+        summaries = _Summaries(plugin, config=self.project.config)
+        n_fields = len(fields)
+        for row in chunk:
+            payload = {
+                name: json.loads(text)
+                for name, text in zip(fields, row[2 : 2 + n_fields], strict=True)
+                if text is not None
+            }
+            is_gold, gold_value, item_names, texts = row[2 + n_fields :]
+            values = [json.loads(text) for text in texts]
+            item = ExportItem(
+                pk=row[0],
+                external_id=json.loads(row[1]),
+                payload=payload,
+                is_gold=is_gold,
+                gold_value=None if gold_value is None else json.loads(gold_value),
+            )
+            labels = [
+                {"annotator": name, "value": value}
+                for name, value in zip(item_names, values, strict=True)
+            ]
+            out = _item_row(plugin, item, labels, summaries(values))
+            out.update({column: values_.get(item.pk) for column, values_ in extra.items()})
+            yield out
+
+
+# The items row's columns after its item fields, in order.
+_ITEM_COLUMNS = (
+    "is_gold",
+    "gold_value",
+    "n_annotations",
+    "labels",
+    "label_distribution",
+    "majority_label",
+    "agreement_status",
+)
+
+
+def _extra_columns(item_ids: list[int]) -> dict[str, dict[int, Any]]:
+    """Columns that apps built on this one add (models_runtime: "predictions"; analysis: the
+    Dawid-Skene columns) for these items: ``{column: {item_id: value}}``, in the hook's order."""
+    extra: dict[str, dict[int, Any]] = {}
+    for columns in hooks.item_export_columns(item_ids=item_ids):
+        extra.update(columns)
+    return extra
+
+
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_text(value: Any) -> str:
+    """``value`` as ``jsonl_bytes``'s encoder writes it inside a row, the common kinds first."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and -_INF < value < _INF:  # finite (NaN and infinities: the encoder's names)
+        return float.__repr__(value)
+    if kind is list and not value:
+        return "[]"
+    return _ROW_JSON(value)
+
+
+_INF = float("inf")
+
+
+def _json_of_text(text: str) -> str:
+    """The JSON text ``text`` (PostgreSQL's) as Python's encoder writes its value."""
+    return _ROW_JSON(json.loads(text))
+
+
+def _label_pattern_texts(convert: Callable[[Any], str]) -> _Bounded:
+    """``convert`` of an item's labels ``[{annotator, value}]`` by their pattern ``(names,
+    value texts)``, once per pattern (bounded)."""
+
+    def labels(pattern: tuple[Any, ...]) -> str:
+        names, texts = pattern
+        return convert(
+            [
+                {"annotator": name, "value": json.loads(text)}
+                for name, text in zip(names, texts, strict=True)
+            ]
+        )
+
+    return _Bounded(labels)
+
+
+def _header_at(header: list[str]) -> Callable[[tuple[str, Any]], int]:
+    return lambda item: header.index(item[0])
+
+
+class _PerSummary:
+    """``make(summary)`` once per summary object (summaries are shared by the items with the
+    same label pattern), the cache bounded."""
+
+    def __init__(self, make: Callable[[ItemSummary], Any]) -> None:
+        self.make = make
+        self.cache: dict[int, tuple[ItemSummary, Any]] = {}
+
+    def __call__(self, summary: ItemSummary) -> Any:
+        found = self.cache.get(id(summary))
+        if found is None or found[0] is not summary:
+            if len(self.cache) >= _Bounded.LIMIT:
+                self.cache.clear()
+            found = self.cache[id(summary)] = (summary, self.make(summary))
+        return found[1]
+
+
+def _parquet_field_value(text: str | None) -> Any:
+    """A payload value from its JSON as PostgreSQL gives it, as ``parquet_bytes`` flattens it."""
+    if text is None:
+        return None
+    if text[0] == '"':
+        return scanstring(text, 1)[0]
+    return _flat(json.loads(text))
+
+
+def _csv_field_cell(text: str | None) -> str:
+    """A payload value's cell from its JSON as PostgreSQL gives it (``None``: absent)."""
+    if text is None:
+        return ""
+    if text[0] == '"':
+        return _csv_text(scanstring(text, 1)[0])
+    return _csv_text(json.loads(text))
+
+
+_HAS_DIGIT = re.compile("[0-9]").search
+
+
+def _payload_json(text: str | None) -> str:
+    """A payload value's JSON as PostgreSQL gives it (``None``: absent), as Python's encoder
+    writes the value: PostgreSQL's text itself for a string or a value without a number (the
+    same escapes, separators and key order), else decoded and encoded again (PostgreSQL keeps a
+    number as written, ``1.50``; Python writes ``1.5``)."""
+    if text is None:
+        return "null"
+    if text[0] == '"' or _HAS_DIGIT(text) is None:
+        return text
+    return _ROW_JSON(json.loads(text))
+
+
+def _buffered_lines(
+    chunks: Iterable[list[str]], *, progress: Callable[[int], Any], header: bool = False
+) -> Iterator[bytes]:
+    """Lists of lines, gathered into chunks of about ``FLUSH_BYTES`` characters; ``progress``
+    hears of the rows written (with ``header``, the first line is not a row)."""
+    buffer: list[str] = []
+    size = 0
+    uncounted = 1 if header else 0
+    for lines in chunks:
+        for line in lines:
+            buffer.append(line)
+            size += len(line)
+            if size >= FLUSH_BYTES:
+                yield "".join(buffer).encode()
+                progress(len(buffer) - uncounted)
+                uncounted = 0
+                buffer.clear()
+                size = 0
+    if buffer:
+        yield "".join(buffer).encode()
+        progress(len(buffer) - uncounted)
 
 
 def _batched(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -620,21 +1076,30 @@ def parquet_bytes(rows: Iterable[dict[str, Any]], *, batch_rows: int = 20_000) -
     """One row group per batch; nested values are JSON strings, as in CSV."""
     import pyarrow as pa
 
-    def table(batch: list[dict[str, Any]]) -> Any:
-        # As ``pa.Table.from_pylist`` of the flattened rows: the first row's keys, a missing
-        # key as None, each column's type inferred from its values.
-        names = list(batch[0])
-        return pa.table({name: pa.array([_flat(row.get(name)) for row in batch]) for name in names})
+    def table(names: list[str], columns: list[list[Any]]) -> Any:
+        return pa.table(
+            {name: pa.array(column) for name, column in zip(names, columns, strict=True)}
+        )
 
     def tables() -> Iterator[Any]:
-        batch: list[dict[str, Any]] = []
+        # Each batch as ``pa.Table.from_pylist`` of the flattened rows: its first row's keys, a
+        # missing key as None, each column's type inferred from its values. The values go into
+        # their columns as the rows come (no batch of rows held as dicts).
+        names: list[str] | None = None
+        columns: list[list[Any]] = []
+        n = 0
         for row in rows:
-            batch.append(row)
-            if len(batch) >= batch_rows:
-                yield table(batch)
-                batch = []
-        if batch:
-            yield table(batch)
+            if names is None:
+                names = list(row)
+                columns = [[] for _ in names]
+            for column, name in zip(columns, names, strict=True):
+                column.append(_flat(row.get(name)))
+            n += 1
+            if n >= batch_rows:
+                yield table(names, columns)
+                names, columns, n = None, [], 0
+        if names is not None:
+            yield table(names, columns)
 
     return _parquet_tables(tables())
 
@@ -681,6 +1146,10 @@ def export_bytes(
         )
     if isinstance(rows, AnnotationRows) and rows.sql:
         return rows.encoded(fmt, progress=progress or _ignore)
+    if isinstance(rows, ItemRows):
+        encoded = rows.encoded(fmt, progress=progress or _ignore)
+        if encoded is not None:
+            return encoded
     if progress is not None:
         rows = _counted_rows(rows, progress)
     if fmt == "jsonl":

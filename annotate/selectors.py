@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -525,14 +525,30 @@ def annotation_export_batches(
 
 
 def item_export_chunks(
-    *, project_id: int, user_ids: list[int], names: list[str], chunk_size: int
+    *,
+    project_id: int,
+    user_ids: list[int],
+    names: list[str],
+    chunk_size: int,
+    fields: Sequence[str] | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """A project's items in id order, ``chunk_size`` at a time, each with its labels by the
     users ``user_ids`` (named ``names``) gathered by PostgreSQL: ``[(id, external_id, payload,
     is_gold, gold_value, [annotator name], [value])]``, the JSON as text, the labels in
-    annotation id order (empty lists for an item without labels). One query per chunk."""
+    annotation id order (empty lists for an item without labels). One query per chunk.
+
+    With ``fields``, each row has, in place of ``external_id, payload``, the external id as a
+    JSON string and the JSON text of each of the payload's ``fields`` (``None`` where absent):
+    ``(id, external_id JSON, *field texts, is_gold, gold_value, [name], [value])``."""
+    if fields is None:
+        item_columns = "i.external_id, i.payload::text"
+    else:
+        item_columns = ", ".join(
+            ["to_json(i.external_id)::text"]
+            + [f"(i.payload -> %(field{n})s::text)::text" for n in range(len(fields))]
+        )
     query = (
-        "SELECT i.id, i.external_id, i.payload::text, i.is_gold, i.gold_value::text,"
+        f"SELECT i.id, {item_columns}, i.is_gold, i.gold_value::text,"
         " coalesce(l.names, '{}'), coalesce(l.values, '{}')"
         " FROM annotate_item i LEFT JOIN LATERAL ("
         "  SELECT array_agg(n.name ORDER BY a.id) AS names,"
@@ -545,6 +561,7 @@ def item_export_chunks(
         " WHERE i.project_id = %(project_id)s AND i.id > %(after)s ORDER BY i.id LIMIT %(limit)s"
     )
     params: dict[str, Any] = {"project_id": project_id, "user_ids": user_ids, "names": names}
+    params.update({f"field{n}": name for n, name in enumerate(fields or ())})
     after = 0
     while True:
         with connection.cursor() as cursor:

@@ -10,6 +10,11 @@ GET /api/v1/projects/{id}/export/?shape=...&format=... with a lead's token, coun
 arrive. It prints rows/s, MB/s, time to first byte, and the gunicorn worker's RSS before the
 request and at its peak (sampled every 50 ms through the process tree, psutil).
 
+With ``--roots A,B`` each export runs once per checkout, in turn (A B for each export): the
+server is started from that checkout (``gunicorn --chdir``), on the same seeded database, so a
+before/after comparison needs one seeding and its runs interleave. The database is migrated by
+this checkout: the checkouts must share its migrations.
+
 The client runs on the same machine and shares its CPUs with gunicorn and PostgreSQL.
 Target (SPEC 8): >= 100,000 annotation rows/s streamed; server memory growth < 100 MB for
 1,000,000 annotations.
@@ -148,8 +153,11 @@ def stream(url: str, token: str, fmt: str, sink: Path | None) -> tuple[int, int,
 def export_once(
     env: dict[str, str], args: argparse.Namespace, *, shape: str, fmt: str,
     project_id: int, token: str, warm_id: int, warm_token: str, expected: int | None,
+    root: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     query = f"shape={shape}&format={fmt}"
+    if root is not None:  # the server's code from another checkout
+        env = {**env, "GUNICORN_CMD_ARGS": f"--chdir {root}", "PYTHONPATH": root}
     with c.Gunicorn(env, workers=args.workers, threads=args.threads) as server:
         stream(f"{server.url}/api/v1/projects/{warm_id}/export/?{query}", warm_token, fmt, None)
         workers = server.worker_pids()
@@ -177,10 +185,16 @@ def export_once(
             if sink:
                 sink.unlink(missing_ok=True)
     return {
-        "shape": shape, "format": fmt, "rows": rows, "expected": expected, "bytes": size,
-        "first": first, "seconds": seconds, "before": before, "peak": peak, "after": after,
-        "cpu": cpu,
+        "root": root, "shape": shape, "format": fmt, "rows": rows, "expected": expected,
+        "bytes": size, "first": first, "seconds": seconds, "before": before, "peak": peak,
+        "after": after, "cpu": cpu,
     }  # fmt: skip
+
+
+def _label(result: dict[str, Any]) -> str:
+    """``shape/format``, with the checkout's folder name when several are compared."""
+    label = f"{result['shape']}/{result['format']}"
+    return f"{label} @{os.path.basename(result['root'])}" if result["root"] else label
 
 
 def _cpu(pids: list[int]) -> float:
@@ -205,6 +219,10 @@ def main() -> int:
         help="comma-separated shape:format pairs (shapes: annotations, items, preference_pairs; "
         "formats: jsonl, csv, parquet)",
     )  # fmt: skip
+    parser.add_argument(
+        "--roots", default="",
+        help="comma-separated checkouts to serve each export from, in turn (default: this one)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
     parser.add_argument("--prompt-chars", type=int, default=200)
@@ -212,6 +230,9 @@ def main() -> int:
     c.add_db_arguments(parser)
     args = parser.parse_args()
     exports = [tuple(pair.split(":")) for pair in args.exports.split(",")]
+    roots: list[str | None] = [os.path.abspath(root) for root in args.roots.split(",") if root] or [
+        None
+    ]
     n_items = args.annotations // args.annotators
 
     print(c.machine_line(at_start=True))
@@ -235,32 +256,39 @@ def main() -> int:
         for shape, fmt in exports:
             # preference_pairs leaves out ties, so only the base shapes have a known row count.
             expected = {"annotations": n_annotations, "items": n_items}.get(shape)
-            result = export_once(
-                env, args, shape=shape, fmt=fmt, project_id=project_id, token=token,
-                warm_id=warm_id, warm_token=warm_token, expected=expected,
-            )  # fmt: skip
-            results.append(result)
-            print(
-                f"  {shape}/{fmt}: {result['rows']:,} rows in {result['seconds']:.1f} s; "
-                f"worker RSS {result['before']:.0f} -> peak {result['peak']:.0f} MB"
-            )
+            for root in roots:
+                result = export_once(
+                    env, args, shape=shape, fmt=fmt, project_id=project_id, token=token,
+                    warm_id=warm_id, warm_token=warm_token, expected=expected, root=root,
+                )  # fmt: skip
+                results.append(result)
+                print(
+                    f"  {_label(result)}: {result['rows']:,} rows in {result['seconds']:.1f} s; "
+                    f"worker RSS {result['before']:.0f} -> peak {result['peak']:.0f} MB"
+                )
 
     print(
         f"\nserver: gunicorn -w {args.workers} -k gthread --threads {args.threads}, fresh per "
         f"export; client: one process streaming on the same {os.cpu_count()} CPUs"
     )
-    print("target: >= 100,000 annotation rows/s; server memory growth < 100 MB for 1M annotations")
+    print(
+        "target: >= 100,000 annotation rows/s; server memory growth < 100 MB for 1M annotations"
+        " (ann/s: annotations covered per second; an items row covers its item's annotations)"
+    )
     header = (
-        f"{'export':<22} {'rows':>10} {'MB':>7} {'s':>6} {'rows/s':>9} {'MB/s':>6} "
+        f"{'export':<34} {'rows':>10} {'MB':>7} {'s':>6} {'rows/s':>9} {'ann/s':>9} {'MB/s':>6} "
         f"{'TTFB s':>6} {'RSS MB':>7} {'peak':>6} {'growth':>7}  CPU s (gunicorn/pg/client/other)"
     )
     print(header)
     problems = []
     for r in results:
         mb = r["bytes"] / 2**20
+        # Annotations covered: the items shape's rows carry every annotation of their items.
+        covered = n_annotations if r["shape"] == "items" else r["rows"]
         print(
-            f"{r['shape'] + '/' + r['format']:<22} {r['rows']:>10,} {mb:7.1f} {r['seconds']:6.1f} "
-            f"{r['rows'] / r['seconds']:9,.0f} {mb / r['seconds']:6.1f} {r['first']:6.2f} "
+            f"{_label(r):<34} {r['rows']:>10,} {mb:7.1f} {r['seconds']:6.1f} "
+            f"{r['rows'] / r['seconds']:9,.0f} {covered / r['seconds']:9,.0f} "
+            f"{mb / r['seconds']:6.1f} {r['first']:6.2f} "
             f"{r['before']:7.0f} {r['peak']:6.0f} {r['peak'] - r['before']:+7.0f}  "
             + "/".join(f"{x:.1f}" for x in r["cpu"])
         )

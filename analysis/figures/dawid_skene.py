@@ -128,47 +128,90 @@ def export_field(fields: Sequence[AgreementField]) -> AgreementField | None:
 class _Computed:
     """The item labels of the last project exported in this process, what they were computed
     from (``key``), and the highest item id served since (an export asks in ascending id order,
-    one chunk at a time, so a chunk starting above it continues the same export)."""
+    one chunk at a time, so a chunk starting above it continues the same export).
+
+    Kept as arrays, not a Python object per item: the labelled items' ids (ascending), the index
+    of each one's label in ``names`` and its posterior; the fit itself is not kept."""
 
     key: tuple[int, str, str]
-    labels: dict[int, tuple[str, float]]
+    item_ids: np.ndarray
+    codes: np.ndarray
+    posteriors: np.ndarray
+    names: list[str]
     served_up_to: int
+
+    def labels(self, item_ids: Sequence[int]) -> list[tuple[str, float] | None]:
+        """Each of ``item_ids``' label and posterior, ``None`` for an item without one."""
+        if not self.item_ids.size:
+            return [None] * len(item_ids)
+        wanted = np.asarray(item_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.item_ids, wanted), self.item_ids.size - 1)
+        found = (self.item_ids[at] == wanted).tolist()
+        codes = self.codes[at].tolist()
+        posteriors = self.posteriors[at].tolist()
+        names = self.names
+        return [
+            (names[code], posterior) if hit else None
+            for hit, code, posterior in zip(found, codes, posteriors, strict=True)
+        ]
 
 
 _last: _Computed | None = None
 
 
-def item_labels(
+def _computed(*, project: Project, field: AgreementField, key: tuple[int, str, str]) -> _Computed:
+    """Dawid-Skene on the project's whole field, reduced to each labelled item's most probable
+    label and its posterior (``_Computed``)."""
+    rd = reliability_data(project=project, fields=[field])
+    fd = rd.fields[field.name]
+    empty = np.zeros(0)
+    item_ids, codes, posteriors, names = empty.astype(np.int64), empty.astype(np.intp), empty, []
+    if fd.data.size:
+        labelled, _data, result = _fit(fd)
+        del _data
+        if len(result.categories):
+            best = result.posteriors.argmax(axis=1)
+            posteriors = np.take_along_axis(result.posteriors, best[:, None], axis=1)[:, 0]
+            names = [fd.label(code) for code in result.categories]
+            item_ids = rd.item_ids[labelled].astype(np.int64)
+            codes = best
+            order = np.argsort(item_ids, kind="stable")
+            if (order != np.arange(order.size)).any():
+                item_ids, codes, posteriors = item_ids[order], codes[order], posteriors[order]
+        del result
+    return _Computed(
+        key=key,
+        item_ids=np.ascontiguousarray(item_ids),
+        codes=np.ascontiguousarray(codes),
+        posteriors=np.ascontiguousarray(posteriors),
+        names=names,
+        served_up_to=0,
+    )
+
+
+def _item_labels(
     *, project: Project, field: AgreementField, item_ids: Sequence[int]
-) -> dict[int, tuple[str, float]]:
-    """Each labelled item's most probable true label and its posterior (Dawid-Skene on the
-    project's whole field). Computed at the start of an export, unless the project's annotations
-    have not changed since the last one; the following chunks of the same export reuse it."""
+) -> list[tuple[str, float] | None]:
+    """Each of ``item_ids``' most probable true label and its posterior (Dawid-Skene on the
+    project's whole field), ``None`` for an item without one. Computed at the start of an export,
+    unless the project's annotations have not changed since the last one; the following chunks
+    of the same export reuse it."""
     global _last
     first, last = min(item_ids), max(item_ids)
     cached = _last
     if cached is not None and cached.key[:2] == (project.pk, field.name):
         if first > cached.served_up_to:  # the same export, its next chunk
             cached.served_up_to = last
-            return cached.labels
+            return cached.labels(item_ids)
         if cached.key[2] == analysis_source_key(project=project)[0]:  # a new one, same data
             cached.served_up_to = last
-            return cached.labels
+            return cached.labels(item_ids)
     key = (project.pk, field.name, analysis_source_key(project=project)[0])
-    rd = reliability_data(project=project, fields=[field])
-    fd = rd.fields[field.name]
-    labels: dict[int, tuple[str, float]] = {}
-    if fd.data.size:
-        labelled, _data, result = _fit(fd)
-        if len(result.categories):
-            best = result.posteriors.argmax(axis=1)
-            for n, column in enumerate(labelled):
-                labels[int(rd.item_ids[column])] = (
-                    fd.label(result.categories[best[n]]),
-                    float(result.posteriors[n, best[n]]),
-                )
-    _last = _Computed(key=key, labels=labels, served_up_to=last)
-    return labels
+    _last = None  # the previous project's arrays freed before this one's fit
+    computed = _computed(project=project, field=field, key=key)
+    computed.served_up_to = last
+    _last = computed
+    return computed.labels(item_ids)
 
 
 def export_columns(*, item_ids: list[int]) -> dict[str, dict[int, Any]]:
@@ -184,8 +227,9 @@ def export_columns(*, item_ids: list[int]) -> dict[str, dict[int, Any]]:
     field = export_field(plugin.agreement_fields(plugin.config(project.config)))
     if field is None:
         return {}
-    labels = item_labels(project=project, field=field, item_ids=item_ids)
-    found = [(item_id, labels.get(item_id)) for item_id in item_ids]
+    found = list(
+        zip(item_ids, _item_labels(project=project, field=field, item_ids=item_ids), strict=True)
+    )
     return {
         EXPORT_LABEL: {i: hit[0] if hit else None for i, hit in found},
         EXPORT_POSTERIOR: {i: hit[1] if hit else None for i, hit in found},

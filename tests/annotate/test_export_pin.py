@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.db import connection
 
 from annotate import exporting, hooks
 from annotate.models import Annotation, Item, Membership
@@ -469,3 +470,47 @@ def test_csv_rows_are_written_as_the_csv_module_writes_them():
     for batch in (rows, single):
         written = b"".join(exporting.csv_bytes(iter(batch)))
         assert written == _Reference.csv(batch)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_items_spliced_from_texts_give_the_bytes_of_the_row_dicts(db, monkeypatch, fmt):
+    """On PostgreSQL the items shape is written from texts (``ItemRows.encoded``): the same bytes
+    as its row dicts through the generic writers, with payload numbers PostgreSQL keeps as
+    written (``1.50``), and chunks whose extra columns take an item column's name, or lack one
+    the first chunk has (CSV: an empty cell; Parquet: None)."""
+    project = preference_pair_project()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotate_item SET payload = jsonb_set(payload, '{metadata,w}',"
+            ' \'[1.50, 2.0e0, 1e2, {"b": 0.10, "a": "=1"}]\'::jsonb)'
+            " WHERE project_id = %s AND id %% 2 = 0",
+            [project.pk],
+        )
+        cursor.execute(
+            "UPDATE annotate_item SET payload = payload - 'model_a' WHERE project_id = %s"
+            " AND id %% 3 = 0",
+            [project.pk],
+        )
+    first = Item.objects.filter(project=project).order_by("pk").first().pk
+    monkeypatch.setattr(exporting, "CHUNK", 2)
+
+    def columns(*, item_ids):
+        kind = (min(item_ids) - first) // 2 % 3
+        if kind == 0:  # named as an item column: the dicts keep its place, take this value
+            return {"n_annotations": dict.fromkeys(item_ids, 99), "extra": {item_ids[0]: [1.50]}}
+        if kind == 1:
+            return {"extra": {i: [i, "=y", None] for i in item_ids}}
+        return {}  # no "extra" column
+
+    hooks.item_export_columns.connect(columns)
+    try:
+        for identities in (False, True):
+            kwargs = dict(shape="items", identities=identities, include_flagged=True, sql=True)
+            rows = exporting.export_rows(project, **kwargs)
+            assert rows.encoded(fmt, progress=lambda n: None) is not None  # the spliced path
+            spliced = b"".join(exporting.export_bytes(rows, fmt=fmt))
+            dicts = list(exporting.export_rows(project, **kwargs))
+            assert any(row["n_annotations"] == 99 for row in dicts)
+            assert b"".join(exporting.export_bytes(iter(dicts), fmt=fmt)) == spliced, identities
+    finally:
+        hooks.item_export_columns.disconnect(columns)
