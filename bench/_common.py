@@ -273,8 +273,15 @@ class Gunicorn:
     a client's connection (keep-alive) and serve ``threads`` of them at once."""
 
     def __init__(
-        self, env: dict[str, str], *, workers: int, threads: int, worker_class: str = "gthread"
+        self,
+        env: dict[str, str],
+        *,
+        workers: int,
+        threads: int,
+        worker_class: str = "gthread",
+        root: str | None = None,
     ) -> None:
+        """``root``: the checkout whose code the server runs (default this one)."""
         if worker_class not in WORKER_CLASSES:
             raise ValueError(f"worker class must be one of {WORKER_CLASSES}, not {worker_class!r}")
         self.port = free_port()
@@ -292,7 +299,7 @@ class Gunicorn:
             "--log-level", "warning",
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            command, cwd=root or ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.worker_class = worker_class

@@ -11,9 +11,9 @@ arrive. It prints rows/s, MB/s, time to first byte, and the gunicorn worker's RS
 request and at its peak (sampled every 50 ms through the process tree, psutil).
 
 With ``--roots A,B`` each export runs once per checkout, in turn (A B for each export): the
-server is started from that checkout (``gunicorn --chdir``), on the same seeded database, so a
-before/after comparison needs one seeding and its runs interleave. The database is migrated by
-this checkout: the checkouts must share its migrations.
+server is started in that checkout (its directory and ``PYTHONPATH``), on the same seeded
+database, so a before/after comparison needs one seeding and its runs interleave. The database
+is migrated by this checkout: an older checkout must read its schema (extra tables are fine).
 
 The client runs on the same machine and shares its CPUs with gunicorn and PostgreSQL.
 Target (SPEC 8): >= 100,000 annotation rows/s streamed; server memory growth < 100 MB for
@@ -156,9 +156,9 @@ def export_once(
     root: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     query = f"shape={shape}&format={fmt}"
-    if root is not None:  # the server's code from another checkout
-        env = {**env, "GUNICORN_CMD_ARGS": f"--chdir {root}", "PYTHONPATH": root}
-    with c.Gunicorn(env, workers=args.workers, threads=args.threads) as server:
+    if root is not None:  # the server's code from another checkout, started in it
+        env = {**env, "PYTHONPATH": root}
+    with c.Gunicorn(env, workers=args.workers, threads=args.threads, root=root) as server:
         stream(f"{server.url}/api/v1/projects/{warm_id}/export/?{query}", warm_token, fmt, None)
         workers = server.worker_pids()
         before = c.rss_mb(workers)
