@@ -181,7 +181,7 @@ class AnnotationRows:
     def _csv_lines(self, parts: Iterator[Any]) -> Iterator[bytes]:
         # PostgreSQL writes the scalar cells (formula-safe and quoted); the JSON cells get their
         # keys sorted here, as in every CSV of the platform.
-        cell = _JsonCells(csv=True)
+        cell = _json_cells(as_csv=True)
         for before, value, shown, after in parts:
             yield f"{before},{cell(value)},{cell(shown)},{after}\r\n".encode()
 
@@ -195,7 +195,7 @@ class AnnotationRows:
     ) -> Iterator[bytes]:
         import pyarrow as pa
 
-        flat = _JsonCells(csv=False)
+        flat = _json_cells(as_csv=False)
 
         def tables() -> Iterator[Any]:
             for batch in annotation_export_batches(
@@ -209,34 +209,21 @@ class AnnotationRows:
         return _parquet_tables(tables())
 
 
-class _JsonCells:
+def _json_cells(*, as_csv: bool) -> _Bounded:
     """A JSON value as PostgreSQL gives it (``jsonb::text``) turned into what the Python writers
     make of it: keys sorted (``_flat``), and for CSV formula-safe and quoted as the csv module
-    quotes. Cached: a project's values repeat (votes, shown orders), and the cache is bounded."""
+    quotes. Cached (``_Bounded``): a project's values repeat (votes, shown orders)."""
 
-    LIMIT = 50_000
-
-    def __init__(self, *, csv: bool) -> None:
-        self.as_csv = csv
-        self.cache: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        found = self.cache.get(text)
-        if found is None:
-            found = self._convert(text)
-            if len(self.cache) >= self.LIMIT:
-                self.cache.clear()
-            self.cache[text] = found
-        return found
-
-    def _convert(self, text: str) -> Any:
+    def convert(text: str) -> Any:
         value = _flat(json.loads(text))
-        if not self.as_csv:
+        if not as_csv:
             return value
         out = io.StringIO()
         # Two cells, so that an empty one is written as the csv module writes it mid-row.
         csv.writer(out).writerow([csv_safe(value), ""])
         return out.getvalue()[: -len(",\r\n")]
+
+    return _Bounded(convert, limit=50_000)
 
 
 def _regrouped(
@@ -357,20 +344,22 @@ def item_records(
 
 
 class _Bounded:
-    """``function(text)`` cached, the cache emptied when it reaches ``LIMIT`` entries. What it
-    returns is shared by the rows that give the same text: the export only reads it."""
+    """``function(text)`` cached, the cache emptied when it reaches ``limit`` entries (default
+    ``LIMIT``). What it returns is shared by the rows that give the same text: the export only
+    reads it."""
 
     LIMIT = 4096
 
-    def __init__(self, function: Callable[[Any], Any]) -> None:
+    def __init__(self, function: Callable[[Any], Any], *, limit: int = LIMIT) -> None:
         self.function = function
+        self.limit = limit
         self.cache: dict[Any, Any] = {}
 
     def __call__(self, key: Any) -> Any:
         found = self.cache.get(key, _MISSING)
         if found is _MISSING:
             found = self.function(key)
-            if len(self.cache) >= self.LIMIT:
+            if len(self.cache) >= self.limit:
                 self.cache.clear()
             self.cache[key] = found
         return found

@@ -204,6 +204,8 @@ class _HotApi(APIView):
             super().check_throttles(request)
 
     def fast(self, request: Any, user: Any, **kwargs: Any) -> tuple[int, dict] | None:
+        """The lane's answer (status, body), or ``None`` to hand the request to DRF; each hot
+        endpoint (``NextApi``, ``SubmitApi``) defines it."""
         raise NotImplementedError
 
 
